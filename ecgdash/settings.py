@@ -1,0 +1,46 @@
+"""The one settings object, read from the environment (prefix ``ECG_``) at the CLI edge only.
+
+Library code never reads it: it takes explicit arguments. Secrets are ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DbMode = Literal["timescale", "postgres", "external"]
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one ECGdashboard process."""
+
+    model_config = SettingsConfigDict(env_prefix="ECG_", frozen=True, extra="ignore")
+
+    home: Path = Field(Path(".ecgdash"), description="local state: data dirs, logs, PIDs, checkpoints")
+    db_mode: DbMode = Field("timescale", description="timescale | postgres (local stack) | external")
+    # external mode: DSNs of an existing database (a real TimescaleDB or RDS PostgreSQL)
+    db_admin_dsn: SecretStr | None = Field(None, description="owner DSN used by `db migrate`")
+    db_writer_dsn: SecretStr | None = Field(None, description="DSN of the ecg_writer role (jobs)")
+    db_reader_dsn: SecretStr | None = Field(None, description="DSN of the ecg_reader role (reads)")
+    db_writer_password: SecretStr | None = Field(None, description="set on ecg_writer by migrate")
+    db_reader_password: SecretStr | None = Field(None, description="set on ecg_reader by migrate")
+    retention_days: int = Field(30, ge=1, description="raw waveform retention (Timescale mode)")
+
+    kafka_bootstrap: str | None = Field(None, description="external brokers; local stack if unset")
+    topic: str = "ecg.waveform"
+    dlq_topic: str = "ecg.waveform.dlq"
+    partitions: int = Field(4, ge=1)
+    kafka_format: Literal["ecgkafka", "kafka"] = Field(
+        "ecgkafka", description="Spark source: our Python source, or Spark's kafka connector"
+    )
+
+    spark_master: str = "local[2]"
+    raw_trigger_s: float = Field(2.0, gt=0)
+    checkpoint_dir: Path | None = Field(None, description="default: <home>/checkpoints")
+
+    def checkpoints(self) -> Path:
+        """Folder holding one checkpoint folder per streaming query."""
+        return self.checkpoint_dir or self.home / "checkpoints"
