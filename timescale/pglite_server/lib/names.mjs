@@ -5,7 +5,7 @@
 // connection id on the way in; the unnamed statement/portal is safe because a connection holds
 // the engine from its first extended-protocol message until Sync.
 
-import { message, query, quoteIdent } from './protocol.mjs'
+import { message, quoteIdent } from './protocol.mjs'
 
 function splitCString(buf, pos) {
   const end = buf.indexOf(0, pos)
@@ -76,5 +76,3 @@ export class StatementNames {
     return out
   }
 }
-
-export { query }
