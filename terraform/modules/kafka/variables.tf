@@ -1,0 +1,101 @@
+variable "name" {
+  description = "Name prefix for every resource, e.g. ecgdashboard-prod."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "ID of the VPC the brokers live in."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets for the brokers, one per availability zone; the broker count must be a multiple of their number."
+  type        = list(string)
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key for broker storage and the SCRAM secret."
+  type        = string
+}
+
+variable "log_group_name" {
+  description = "CloudWatch log group receiving the broker logs."
+  type        = string
+}
+
+variable "kafka_version" {
+  description = "Apache Kafka version of the MSK cluster."
+  type        = string
+  default     = "3.8.x"
+}
+
+variable "broker_count" {
+  description = "Number of brokers (the 2018 fleet ran 4)."
+  type        = number
+  default     = 4
+}
+
+variable "instance_type" {
+  description = "MSK broker instance type, e.g. kafka.t3.small (dev) or kafka.m7g.large (prod)."
+  type        = string
+  default     = "kafka.m7g.large"
+}
+
+variable "volume_size_gb" {
+  description = "EBS storage per broker in GiB. 1 s of 2 leads at 360 Hz is ~1.5 kB; size for retention_hours of all patients."
+  type        = number
+  default     = 500
+}
+
+variable "retention_hours" {
+  description = "How long the brokers keep ECG messages (the 2018 original kept 10 minutes, too short to replay an outage)."
+  type        = number
+  default     = 168
+}
+
+variable "partitions" {
+  description = "Default partition count of new topics (ecg.waveform is keyed by patient). Matches ECG_PARTITIONS."
+  type        = number
+  default     = 12
+}
+
+variable "replication_factor" {
+  description = "Replication factor of new topics; min.insync.replicas is one less (at least 1)."
+  type        = number
+  default     = 3
+}
+
+variable "enhanced_monitoring" {
+  description = "MSK CloudWatch metrics level: DEFAULT, PER_BROKER, PER_TOPIC_PER_BROKER or PER_TOPIC_PER_PARTITION."
+  type        = string
+  default     = "PER_BROKER"
+}
+
+variable "client_security_group_ids" {
+  description = "Security groups allowed to reach the brokers (Spark nodes), keyed by a static name."
+  type        = map(string)
+  default     = {}
+}
+
+variable "client_cidrs" {
+  description = "Private CIDRs of producers outside the VPC (hospital gateways over VPN or Direct Connect). Never 0.0.0.0/0."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.client_cidrs : !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "client_cidrs must not open the brokers to the internet."
+  }
+}
+
+variable "scram_username" {
+  description = "SASL/SCRAM user of the ECGdashboard producers and Spark jobs."
+  type        = string
+  default     = "ecgdash"
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted secret can still be restored (7-30)."
+  type        = number
+  default     = 30
+}
