@@ -1,0 +1,79 @@
+"""Detector settings, in seconds and Hz so they hold at any sampling rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Tunable constants of the QRS detector (times in s, frequencies in Hz).
+
+    The defaults are fixed for all records and sampling rates; there is no per-record tuning.
+    """
+
+    band_hz: tuple[float, float] = (5.0, 20.0)  # QRS energy band (Pan & Tompkins use 5-15 Hz)
+    mwi_s: float = 0.10  # moving-window integration, about one QRS width
+    peak_half_s: float = 0.18  # a candidate is the largest feature value within +-this
+    refractory_s: float = 0.20  # no second beat closer than this
+    twave_s: float = 0.36  # a low-slope candidate closer than this is taken for a T wave
+    lookahead_s: float = 1.0  # decision delay: the future the detector may look at
+    init_s: float = 2.0  # learning period for the first thresholds
+    window_s: float = 1.0  # quality window
+    searchback: float = 1.66  # search back when no beat for this many mean RR
+    recover_s: float = 1.5  # halve the signal level when no beat for this long
+
+    def __post_init__(self) -> None:
+        lo, hi = self.band_hz
+        if not 0 < lo < hi:
+            raise ValueError(f"band_hz must be 0 < low < high, got {self.band_hz}")
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """Sample counts and filter coefficients derived from a config at one sampling rate."""
+
+    fs: float
+    sos: np.ndarray
+    delay: int  # band-pass group delay near 10 Hz, samples
+    mwi: int
+    half: int
+    refractory: int
+    twave: int
+    lookahead: int
+    init: int
+    window: int
+    loc_span: int  # how far before a feature peak to look for the R peak, samples
+    recover: int
+
+
+def derive(cfg: DetectorConfig, fs: float) -> Derived:
+    """Turn a config into sample counts and coefficients for sampling rate ``fs`` (Hz)."""
+    if not np.isfinite(fs) or fs < 50:
+        raise ValueError(f"sampling rate must be a finite number >= 50 Hz, got {fs!r}")
+    lo, hi = cfg.band_hz
+    hi = min(hi, 0.45 * fs)
+    sos = signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    b, a = signal.butter(2, [lo, hi], btype="bandpass", fs=fs)
+    _, gd = signal.group_delay((b, a), w=[10.0], fs=fs)
+
+    def n(sec: float) -> int:
+        return max(1, int(round(sec * fs)))
+
+    return Derived(
+        fs=float(fs),
+        sos=sos,
+        delay=int(round(float(gd[0]))),
+        mwi=n(cfg.mwi_s),
+        half=n(cfg.peak_half_s),
+        refractory=n(cfg.refractory_s),
+        twave=n(cfg.twave_s),
+        lookahead=n(cfg.lookahead_s),
+        init=n(cfg.init_s),
+        window=n(cfg.window_s),
+        loc_span=n(cfg.mwi_s + 0.05),
+        recover=n(cfg.recover_s),
+    )
