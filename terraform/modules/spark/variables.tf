@@ -1,0 +1,97 @@
+variable "name" {
+  description = "Name of the EMR cluster, e.g. ecgdashboard-prod-raw-writer."
+  type        = string
+}
+
+variable "jobs" {
+  description = "Streaming jobs this cluster runs, each as one never-ending EMR step: raw-writer and/or hr-job."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.jobs) > 0 && alltrue([for j in var.jobs : contains(["raw-writer", "hr-job"], j)])
+    error_message = "jobs must be a non-empty list of raw-writer and hr-job."
+  }
+}
+
+variable "vpc_id" {
+  description = "ID of the VPC."
+  type        = string
+}
+
+variable "subnet_id" {
+  description = "Private subnet of the cluster (an EMR cluster lives in one availability zone)."
+  type        = string
+}
+
+variable "release_label" {
+  description = "EMR release. Only Hadoop (YARN, HDFS) is used from it; Spark 4 comes from the wheel, so any emr-7.x (Java 17) works."
+  type        = string
+  default     = "emr-7.9.0"
+}
+
+variable "primary_instance_type" {
+  description = "Instance type of the primary node (YARN resource manager, Spark drivers)."
+  type        = string
+  default     = "m6i.xlarge"
+}
+
+variable "core_instance_type" {
+  description = "Instance type of the core nodes (Spark executors, HDFS for checkpoints)."
+  type        = string
+  default     = "m6i.xlarge"
+}
+
+variable "core_instance_count" {
+  description = "Number of core nodes; 0 runs a single-node cluster (dev)."
+  type        = number
+  default     = 3
+}
+
+variable "ebs_size_gb" {
+  description = "Encrypted gp3 EBS per node in GiB (HDFS checkpoints, shuffle and spill)."
+  type        = number
+  default     = 64
+}
+
+variable "executors_per_job" {
+  description = "spark.executor.instances of each job."
+  type        = number
+  default     = 2
+}
+
+variable "service_role_arn" {
+  description = "ARN of the EMR service role (modules/iam)."
+  type        = string
+}
+
+variable "instance_profile_arn" {
+  description = "ARN of the instance profile of the nodes (modules/iam)."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key for EBS, EMR logs and S3 objects written by EMR."
+  type        = string
+}
+
+variable "artifacts_bucket" {
+  description = "Name of the artifacts bucket holding the wheel, the bootstrap scripts, the job config and the EMR logs."
+  type        = string
+}
+
+variable "wheel_s3_key" {
+  description = "Key of the built wheel in the artifacts bucket, e.g. releases/ecgdashboard-0.1.0-py3-none-any.whl."
+  type        = string
+}
+
+variable "app_environment" {
+  description = "Non-secret ECG_* settings (and SECRET_ARN_* references) written to the job config object."
+  type        = map(string)
+}
+
+variable "termination_protection" {
+  description = "Protect the cluster against termination (deletion protection for the streaming fleet)."
+  type        = bool
+  default     = true
+}
+
