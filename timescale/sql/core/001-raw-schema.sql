@@ -89,6 +89,7 @@ CROSS JOIN LATERAL unnest(w.samples) WITH ORDINALITY AS o (v, i);
 
 GRANT USAGE ON SCHEMA public TO ecg_writer, ecg_reader;
 GRANT SELECT, INSERT, UPDATE ON patients, signals TO ecg_writer;
-GRANT SELECT, INSERT ON waveform, writer_batches, dead_letters TO ecg_writer;
+GRANT SELECT, INSERT ON waveform, dead_letters TO ecg_writer;
+GRANT SELECT, INSERT, UPDATE ON writer_batches TO ecg_writer;
 GRANT SELECT ON patients, signals, waveform, writer_batches, dead_letters, waveform_mv
     TO ecg_reader;

@@ -1,0 +1,149 @@
+"""`ecgdash demo`: the whole pipeline on the local stack, checked against the source records."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from ecgdash.stack.manager import StackInfo, stack_down, stack_up
+from ecgdash.verify import percentile, verify_store
+from ingest.records import Recording, load_records
+from ingest.run import run_ingest
+from spark_jobs.kafka_source import _consumer, high_watermarks
+from timescale.migrate import migrate
+from timescale.store import us_to_datetime
+
+DEMO_RECORDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "mitdb"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    home: Path
+    db_mode: str = "timescale"
+    patients: int = 8
+    minutes: float = 5.0
+    speed: float | None = 20.0
+    records_dir: Path = DEMO_RECORDS
+    topic: str = "ecg.waveform"
+    dlq_topic: str = "ecg.waveform.dlq"
+    partitions: int = 4
+    trigger_s: float = 2.0
+    retention_days: int = 30
+    keep: bool = False
+    wait_s: float = 300.0  # after the replay, how long to wait for the writer to catch up
+
+
+def topic_offsets(bootstrap: str, topic: str) -> str:
+    """The topic's current end offsets as a Spark ``startingOffsets`` JSON."""
+    from kafka import TopicPartition
+
+    c = _consumer(bootstrap)
+    try:
+        parts = c.partitions_for_topic(topic) or set()
+        hw = high_watermarks(c, [TopicPartition(topic, p) for p in sorted(parts)])
+    finally:
+        c.close()
+    return json.dumps({topic: {str(tp.partition): off for tp, off in hw.items()}})
+
+
+def run_demo(opts: DemoOptions) -> dict[str, Any]:
+    """Start, migrate, replay, write, verify; returns the summary (see README for the fields)."""
+    from spark_jobs.raw_writer import start_raw_writer
+    from spark_jobs.session import make_spark
+
+    info = stack_up(opts.home, opts.db_mode, {opts.topic: opts.partitions, opts.dlq_topic: 1})
+    query = None
+    try:
+        from ecgdash.stack.manager import local_secrets
+
+        pw = local_secrets(opts.home.resolve())
+        migrate(info.admin_dsn, retention_days=opts.retention_days,
+                writer_password=pw["ecg_writer"], reader_password=pw["ecg_reader"])
+        starting = topic_offsets(info.bootstrap, opts.topic)
+        spark = make_spark()
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        query, _writer = start_raw_writer(
+            spark, bootstrap=info.bootstrap, topic=opts.topic, dlq_topic=opts.dlq_topic,
+            writer_dsn=info.writer_dsn, checkpoint=opts.home.resolve() / "checkpoints" /
+            f"demo-{run_id}", trigger_s=opts.trigger_s, starting_offsets=starting,
+        )
+        t0 = time.monotonic()
+        result = run_ingest(
+            str(opts.records_dir), info.bootstrap, opts.topic, n_patients=opts.patients,
+            seconds=opts.minutes * 60, speed=opts.speed,
+        )
+        replay_s = time.monotonic() - t0
+        if not result.streams:
+            raise SystemExit(f"nothing replayed: {result.errors}")
+        since = us_to_datetime(result.streams[0].start_us)
+        expected = {s.patient: (s.recording.name, s.n_total) for s in result.streams}
+        sent = sum(s.n_total * len(s.recording.signals) for s in result.streams)
+        stored = _wait_stored(info, list(expected), since, sent, opts.wait_s, query)
+        caught_up_s = time.monotonic() - t0
+        query.stop()
+        query = None
+        recordings: dict[str, Recording] = {}
+        for name, rec in load_records(str(opts.records_dir)):
+            if isinstance(rec, Recording):
+                recordings[name] = rec
+        with psycopg.connect(info.reader_dsn) as conn:
+            v = verify_store(conn, recordings, expected, since, speed=opts.speed)
+            dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
+        summary = {
+            "db_mode": opts.db_mode,
+            "patients": len(expected),
+            "minutes": opts.minutes,
+            "speed": opts.speed,
+            "samples_sent": sent,
+            "samples_stored": v.samples_stored,
+            "samples_mismatched": v.samples_mismatched,
+            "duplicates": v.duplicates,
+            "missing": v.missing,
+            "dead_lettered": int(dead[0]) if dead else 0,
+            "latency_p50_s": percentile(v.latencies_s, 50),
+            "latency_p95_s": percentile(v.latencies_s, 95),
+            "replay_s": round(replay_s, 2),
+            "stored_all_after_s": round(caught_up_s, 2),
+            "record_errors": [str(e) for e in result.errors],
+        }
+        assert stored <= v.samples_stored + v.duplicates
+        return summary
+    finally:
+        if query is not None:
+            query.stop()
+        if not opts.keep:
+            stack_down(opts.home)
+
+
+def _wait_stored(
+    info: StackInfo, patients: list[str], since: datetime, sent: int, wait_s: float, query: Any
+) -> int:
+    deadline = time.monotonic() + wait_s
+    n = 0
+    with psycopg.connect(info.reader_dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT coalesce(sum(cardinality(samples)), 0) FROM waveform "
+                "WHERE patient_id = ANY(%s) AND time >= %s", (patients, since),
+            ).fetchone()
+            n = int(row[0]) if row else 0
+            if n >= sent:
+                return n
+            if query.exception() is not None:
+                raise RuntimeError(f"raw writer failed: {query.exception()}")
+            time.sleep(1.0)
+    print(f"warning: only {n} of {sent} samples stored after {wait_s:.0f} s", file=sys.stderr)
+    return n
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    width = max(len(k) for k in summary)
+    for k, v in summary.items():
+        print(f"{k:<{width}}  {v}")

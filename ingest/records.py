@@ -1,0 +1,204 @@
+"""Read WFDB records, from a local folder or from S3 (boto3), into ADC-unit arrays.
+
+A record that cannot be read whole raises RecordError naming it; nothing of it is used.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+
+from ecgdash.codec import SignalMeta
+from ecgdash.errors import RecordError
+
+# bytes per sample of each WFDB storage format (a .dat shorter than this promises is truncated)
+_BYTES_PER_SAMPLE = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "24": 3, "32": 4,
+                     "310": 4 / 3, "311": 4 / 3}
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One record in ADC units: `adc` is int16 of shape (n_samples, n_leads)."""
+
+    name: str
+    fs: float  # Hz
+    base_time: datetime | None  # from the header, when it has date and time
+    signals: tuple[SignalMeta, ...]
+    adc: np.ndarray
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.adc.shape[0])
+
+
+def read_record(path: Path) -> Recording:
+    """Read `path` (a record name without extension, e.g. ``data/101``) in ADC units."""
+    name = path.name
+    try:
+        header = wfdb.rdheader(str(path))
+    except FileNotFoundError as exc:
+        raise RecordError(name, f"no header {path}.hea") from exc
+    except Exception as exc:  # wfdb raises bare IndexError/ValueError on bad headers
+        raise RecordError(name, f"malformed header {path}.hea: {exc!r}") from exc
+    _check_header(name, header, path.parent)
+    try:
+        rec = wfdb.rdrecord(str(path), physical=False, return_res=16)
+    except Exception as exc:
+        raise RecordError(name, f"unreadable signal file: {exc!r}") from exc
+    return _to_recording(name, rec)
+
+
+def _check_header(name: str, header: Any, folder: Path) -> None:
+    if not header.fs or not math.isfinite(header.fs) or header.fs <= 0:
+        raise RecordError(name, f"bad sampling frequency {header.fs!r}")
+    if not header.n_sig or not header.sig_len:
+        raise RecordError(name, "header declares no signals or no samples")
+    per_file: dict[str, list[str]] = {}
+    for fname, fmt in zip(header.file_name, header.fmt, strict=True):
+        per_file.setdefault(fname, []).append(fmt)
+    offsets = dict(zip(header.file_name, header.byte_offset or [None] * header.n_sig, strict=True))
+    for fname, fmts in per_file.items():
+        dat = folder / fname
+        if not dat.exists():
+            raise RecordError(name, f"signal file {fname} is missing")
+        if any(f not in _BYTES_PER_SAMPLE for f in fmts):
+            continue
+        need = math.ceil(header.sig_len * sum(_BYTES_PER_SAMPLE[f] for f in fmts))
+        need += offsets.get(fname) or 0
+        have = dat.stat().st_size
+        if have < need:
+            raise RecordError(name, f"truncated {fname}: {have} bytes, header promises {need}")
+
+
+def _to_recording(name: str, rec: Any) -> Recording:
+    d = np.asarray(rec.d_signal)
+    if d.ndim != 2 or d.shape[0] != rec.sig_len:
+        raise RecordError(name, f"read {d.shape} samples, header says {rec.sig_len}")
+    if d.size and (d.min() < -32768 or d.max() > 32767):
+        raise RecordError(name, "ADC values exceed 16 bits")
+    signals = tuple(
+        SignalMeta(
+            lead=str(rec.sig_name[i]), gain=float(rec.adc_gain[i]), baseline=int(rec.baseline[i]),
+            adc_res=int(rec.adc_res[i]), adc_zero=int(rec.adc_zero[i]),
+            units=str(rec.units[i] or "mV"),
+        )
+        for i in range(rec.n_sig)
+    )
+    if any(s.gain == 0 for s in signals):
+        raise RecordError(name, "a signal has zero ADC gain")
+    base = None
+    if rec.base_date is not None and rec.base_time is not None:
+        base = datetime.combine(rec.base_date, rec.base_time)
+    return Recording(name, float(rec.fs), base, signals, d.astype(np.int16))
+
+
+def list_local(folder: Path) -> list[str]:
+    """Record names in `folder`: its RECORDS file if present, else every ``*.hea``."""
+    if not folder.is_dir():
+        raise RecordError(str(folder), "not a folder")
+    listing = folder / "RECORDS"
+    if listing.exists():
+        return [ln.strip() for ln in listing.read_text().splitlines() if ln.strip()]
+    return sorted(p.stem for p in folder.glob("*.hea"))
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` -> (bucket, prefix without trailing slash)."""
+    if not uri.startswith("s3://") or len(uri) <= 5:
+        raise RecordError(uri, "not an s3://bucket/prefix address")
+    bucket, _, prefix = uri[5:].partition("/")
+    return bucket, prefix.strip("/")
+
+
+class S3Records:
+    """WFDB records under ``s3://bucket/prefix``, fetched with boto3 into a scratch folder.
+
+    The endpoint comes from boto3's own configuration (``AWS_ENDPOINT_URL``), so a local S3
+    such as moto_server works unchanged.
+    """
+
+    def __init__(self, uri: str, client: Any | None = None) -> None:
+        import boto3
+
+        self.uri = uri
+        self.bucket, self.prefix = parse_s3_uri(uri)
+        self.client = client or boto3.client("s3")
+        self._scratch = tempfile.TemporaryDirectory(prefix="ecgdash-s3-")
+
+    def _key(self, fname: str) -> str:
+        return f"{self.prefix}/{fname}" if self.prefix else fname
+
+    def names(self) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        out: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key("")
+            )
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    key: str = obj["Key"]
+                    rest = key[len(self._key("")) :]
+                    if rest.endswith(".hea") and "/" not in rest:
+                        out.append(rest[:-4])
+        except (BotoCoreError, ClientError) as exc:
+            raise RecordError(self.uri, f"cannot list: {exc}") from exc
+        return sorted(out)
+
+    def read(self, name: str) -> Recording:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        folder = Path(self._scratch.name)
+        try:
+            self._fetch(f"{name}.hea", folder)
+            try:
+                header = wfdb.rdheader(str(folder / name))
+            except Exception as exc:
+                raise RecordError(name, f"malformed header {self.uri}/{name}.hea: {exc!r}") from exc
+            for fname in dict.fromkeys(header.file_name or []):
+                self._fetch(fname, folder)
+        except (BotoCoreError, ClientError) as exc:
+            raise RecordError(name, f"cannot fetch from {self.uri}: {exc}") from exc
+        try:
+            return read_record(folder / name)
+        finally:
+            for p in folder.iterdir():
+                p.unlink(missing_ok=True)
+
+    def _fetch(self, fname: str, folder: Path) -> None:
+        self.client.download_file(self.bucket, self._key(fname), str(folder / fname))
+
+    def close(self) -> None:
+        self._scratch.cleanup()
+
+
+def load_records(
+    source: str, names: list[str] | None = None
+) -> Iterator[tuple[str, Recording | RecordError]]:
+    """Yield (name, recording or the error that made it unreadable) for each record."""
+    if source.startswith("s3://"):
+        s3 = S3Records(source)
+        try:
+            for name in names or s3.names():
+                try:
+                    yield name, s3.read(name)
+                except RecordError as exc:
+                    yield name, exc
+        finally:
+            s3.close()
+        return
+    folder = Path(source)
+    for name in names or list_local(folder):
+        try:
+            yield name, read_record(folder / name)
+        except RecordError as exc:
+            yield name, exc

@@ -1,0 +1,129 @@
+"""Replay recordings as live patient streams, paced by the recording's own sampling rate.
+
+Patient ``k`` of ``n`` replays recording ``k % R`` starting ``(k // R) * offset_s`` seconds into
+it (so few records make many patients) and loops over it. Chunk ``j`` (samples
+``[j*c, (j+1)*c)``, ``c = round(fs)``) is sent when its last sample would have been recorded:
+``t0 + (j+1)*c / fs / speed``. Sample times come from the signal clock, never the send time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgdash.codec import PatientMeta, SampleChunk, encode_key, encode_meta, encode_samples
+from ingest.records import Recording
+
+
+@dataclass
+class PatientStream:
+    """One patient's replay of `recording` from sample `source_offset`."""
+
+    patient: str
+    recording: Recording
+    source_offset: int  # samples
+    start_us: int  # epoch microseconds of stream sample 0
+    n_total: int  # samples to send (the end of the replay)
+    chunk: int  # samples per message
+    next_index: int = 0
+
+    def meta(self) -> PatientMeta:
+        r = self.recording
+        return PatientMeta(self.patient, r.name, r.fs, self.start_us, self.source_offset,
+                           r.n_samples, r.signals)
+
+    def take(self) -> SampleChunk:
+        """The next chunk (all leads, ADC units), advancing the stream."""
+        r = self.recording
+        n = min(self.chunk, self.n_total - self.next_index)
+        idx = (self.source_offset + self.next_index + np.arange(n)) % r.n_samples
+        out = SampleChunk(self.patient, r.fs, self.start_us, self.next_index, r.adc[idx].T)
+        self.next_index += n
+        return out
+
+    def due_s(self, speed: float | None) -> float:
+        """Seconds after the replay start at which the next chunk is due (0 at max speed)."""
+        if speed is None:
+            return 0.0
+        end = min(self.next_index + self.chunk, self.n_total)
+        return end / self.recording.fs / speed
+
+
+def plan_streams(
+    recordings: Sequence[Recording],
+    n_patients: int,
+    *,
+    seconds: float | None,
+    loop: bool,
+    start_us: int,
+    offset_s: float = 97.0,
+    names: dict[str, str] | None = None,
+) -> list[PatientStream]:
+    """Make `n_patients` streams from `recordings`; `seconds` None means one pass (or forever)."""
+    if not recordings:
+        raise ValueError("no readable recordings to replay")
+    streams = []
+    for k in range(n_patients):
+        rec = recordings[k % len(recordings)]
+        copy = k // len(recordings)
+        base_id = (names or {}).get(rec.name, rec.name)
+        patient = base_id if copy == 0 else f"{base_id}.{copy}"
+        offset = int(round(copy * offset_s * rec.fs)) % rec.n_samples
+        if seconds is not None:
+            total = int(round(seconds * rec.fs))
+            if not loop:
+                total = min(total, rec.n_samples)
+        else:
+            total = rec.n_samples if not loop else 2**62
+        streams.append(
+            PatientStream(patient, rec, offset, start_us, total, chunk=max(1, round(rec.fs)))
+        )
+    return streams
+
+
+@dataclass
+class ReplayStats:
+    messages: int = 0
+    samples: int = 0  # per lead summed over leads
+    late_s_max: float = 0.0  # worst lag behind the schedule
+
+
+def replay(
+    streams: Sequence[PatientStream],
+    send: Callable[[bytes, bytes], None],
+    *,
+    speed: float | None,
+    progress: Callable[[int], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReplayStats:
+    """Send each stream's metadata, then its chunks in due order; `speed` None = no pacing."""
+    stats = ReplayStats()
+    for s in streams:
+        send(encode_key(s.patient), encode_meta(s.meta()))
+        stats.messages += 1
+    t0 = clock()
+    heap = [(s.due_s(speed), i) for i, s in enumerate(streams) if s.n_total > 0]
+    heapq.heapify(heap)
+    while heap:
+        due, i = heapq.heappop(heap)
+        s = streams[i]
+        wait = t0 + due - clock()
+        if wait > 0:
+            sleep(wait)
+        else:
+            stats.late_s_max = max(stats.late_s_max, -wait)
+        chunk = s.take()
+        send(encode_key(s.patient), encode_samples(chunk))
+        stats.messages += 1
+        n = chunk.samples.size
+        stats.samples += n
+        if progress:
+            progress(n)
+        if s.next_index < s.n_total:
+            heapq.heappush(heap, (s.due_s(speed), i))
+    return stats

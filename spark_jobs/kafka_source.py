@@ -1,0 +1,238 @@
+"""A Spark 4 Python streaming data source for Kafka, named ``ecgkafka``.
+
+Its rows have the schema of Spark's built-in ``kafka`` source, so a job can switch to
+``format("kafka")`` where the spark-sql-kafka connector jar is present. Offsets are
+``{"<topic>": {"<partition>": next_offset}}``, checkpointed by Spark; consumer groups are not
+used for reading (``assign`` + ``seek``), only to publish progress for lag monitoring.
+
+Options: ``kafka.bootstrap.servers``, ``subscribe`` (one topic), ``startingOffsets``
+(earliest | latest | JSON ``{"topic": {"0": offset}}``), ``maxOffsetsPerTrigger``, ``groupIdForLag`` (optional; commits processed
+offsets under that group id so lag is visible to Kafka tools).
+
+Broker quirk handled (Tansu): ListOffsets(LATEST) may return less than the high watermark, so the
+latest offset is taken from a Fetch response's high watermark, which is right on real Kafka too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+from pyspark.sql.streaming.datasource import (
+    ReadAllAvailable,
+    ReadLimit,
+    ReadMaxRows,
+    SupportsTriggerAvailableNow,
+)
+
+KAFKA_SCHEMA = (
+    "key binary, value binary, topic string, partition int, offset long, "
+    "timestamp timestamp, timestampType int"
+)
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KafkaRange(InputPartition):
+    """Offsets [start, end) of one topic partition."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+    bootstrap: str
+
+
+def _consumer(bootstrap: str, **extra: Any) -> Any:
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+        fetch_max_wait_ms=100, request_timeout_ms=30_000, **extra,
+    )
+
+
+def high_watermarks(consumer: Any, tps: Sequence[Any], timeout_s: float = 30) -> dict[Any, int]:
+    """The high watermark of each partition, read from Fetch responses."""
+    lower = consumer.end_offsets(list(tps))  # exact on Kafka, a lower bound on Tansu
+    consumer.assign(list(tps))
+    for tp in tps:
+        consumer.seek(tp, lower[tp])
+    out: dict[Any, int] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(out) < len(tps):
+        consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
+        for tp in tps:
+            hw = consumer.highwater(tp)
+            if hw is not None:
+                out[tp] = max(int(hw), int(lower[tp]))
+        if time.monotonic() > deadline:
+            missing = [tp for tp in tps if tp not in out]
+            raise TimeoutError(f"no high watermark from the broker for {missing}")
+    return out
+
+
+class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
+    def __init__(self, options: dict[str, str]) -> None:
+        self.bootstrap = options["kafka.bootstrap.servers"]
+        self.topic = options["subscribe"]
+        self.starting = options.get("startingOffsets", "earliest")
+        max_rows = options.get("maxOffsetsPerTrigger")
+        self.max_rows = int(max_rows) if max_rows else None
+        self.lag_group = options.get("groupIdForLag")
+        self._consumer: Any = None  # created lazily: readers are pickled
+        self._cap: dict[str, int] | None = None  # availableNow: stop at these offsets
+
+    def _c(self) -> Any:
+        if self._consumer is None:
+            self._consumer = _consumer(self.bootstrap)
+        return self._consumer
+
+    def _tps(self) -> list[Any]:
+        from kafka import TopicPartition
+
+        c = self._c()
+        deadline = time.monotonic() + 30
+        parts = c.partitions_for_topic(self.topic)
+        while not parts:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topic {self.topic} not found at {self.bootstrap}")
+            time.sleep(0.2)
+            c.topics()  # refresh metadata
+            parts = c.partitions_for_topic(self.topic)
+        return [TopicPartition(self.topic, p) for p in sorted(parts)]
+
+    def _latest(self) -> dict[str, int]:
+        hw = high_watermarks(self._c(), self._tps())
+        return {str(tp.partition): off for tp, off in hw.items()}
+
+    def initialOffset(self) -> dict:
+        tps = self._tps()
+        if self.starting == "latest":
+            return {self.topic: self._latest()}
+        if self.starting.startswith("{"):  # explicit, as Spark's kafka source takes it
+            given = json.loads(self.starting)[self.topic]
+            return {self.topic: {str(p): int(o) for p, o in given.items()}}
+        begin = self._c().beginning_offsets(tps)
+        return {self.topic: {str(tp.partition): int(off) for tp, off in begin.items()}}
+
+    def getDefaultReadLimit(self) -> ReadLimit:
+        return ReadMaxRows(self.max_rows) if self.max_rows else ReadAllAvailable()
+
+    def prepareForTriggerAvailableNow(self) -> None:
+        self._cap = self._latest()
+
+    def latestOffset(self, start: dict, limit: ReadLimit) -> dict:
+        latest = self._cap if self._cap is not None else self._latest()
+        begin = {p: int(o) for p, o in start.get(self.topic, {}).items()}
+        for p in latest:  # partitions added since start begin at 0
+            begin.setdefault(p, 0)
+        if isinstance(limit, ReadMaxRows):
+            return {self.topic: _limit(begin, latest, limit.max_rows)}
+        return {self.topic: {p: max(latest[p], begin[p]) for p in latest}}
+
+    def partitions(self, start: dict, end: dict) -> Sequence[InputPartition]:
+        begin = start.get(self.topic, {})
+        return [
+            KafkaRange(self.topic, int(p), int(begin.get(p, 0)), int(e), self.bootstrap)
+            for p, e in sorted(end.get(self.topic, {}).items(), key=lambda kv: int(kv[0]))
+            if int(e) > int(begin.get(p, 0))
+        ]
+
+    def read(self, partition: InputPartition) -> Iterator[tuple]:
+        assert isinstance(partition, KafkaRange)
+        yield from read_range(partition)
+
+    def commit(self, end: dict) -> None:
+        if not self.lag_group:
+            return
+        try:
+            _commit_for_lag(self.bootstrap, self.lag_group, self.topic, end.get(self.topic, {}))
+        except Exception as exc:  # monitoring only: the checkpoint holds the real offsets
+            log.warning("could not publish progress for group %s: %r", self.lag_group, exc)
+
+    def stop(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+
+def _limit(begin: dict[str, int], latest: dict[str, int], max_rows: int) -> dict[str, int]:
+    """Split `max_rows` over partitions in proportion to what each has available."""
+    avail = {p: max(0, latest[p] - begin[p]) for p in latest}
+    total = sum(avail.values())
+    if total <= max_rows:
+        return {p: begin[p] + avail[p] for p in latest}
+    out = {}
+    for p in latest:
+        share = math.floor(avail[p] * max_rows / total)
+        out[p] = begin[p] + max(share, 1 if avail[p] else 0)
+    return out
+
+
+def read_range(r: KafkaRange) -> Iterator[tuple]:
+    """Rows of offsets [r.start, r.end) of one partition, in the built-in kafka source's schema."""
+    from kafka import TopicPartition
+
+    tp = TopicPartition(r.topic, r.partition)
+    c = _consumer(r.bootstrap, max_partition_fetch_bytes=8 * 1024 * 1024)
+    try:
+        c.assign([tp])
+        c.seek(tp, r.start)
+        nxt = r.start
+        idle_deadline = time.monotonic() + 120
+        while nxt < r.end:
+            batch = c.poll(timeout_ms=500).get(tp, [])
+            if not batch:
+                if time.monotonic() > idle_deadline:
+                    raise TimeoutError(f"{r.topic}/{r.partition}: offsets {nxt}..{r.end} unread")
+                continue
+            idle_deadline = time.monotonic() + 120
+            for m in batch:
+                if m.offset >= r.end:
+                    break
+                if m.offset < nxt:
+                    continue
+                ts = datetime.fromtimestamp(m.timestamp / 1000, tz=UTC)
+                yield (m.key, m.value, r.topic, r.partition, m.offset, ts, m.timestamp_type)
+                nxt = m.offset + 1
+            if batch and batch[-1].offset + 1 > nxt:
+                # compacted or transactional gaps: move on to the next record present
+                nxt = batch[-1].offset + 1
+    finally:
+        c.close()
+
+
+def _commit_for_lag(bootstrap: str, group: str, topic: str, offsets: dict[str, int]) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        c.commit(
+            {TopicPartition(topic, int(p)): OffsetAndMetadata(int(o), "", -1)
+             for p, o in offsets.items()}
+        )
+    finally:
+        c.close()
+
+
+class KafkaDataSource(DataSource):
+    """``spark.readStream.format("ecgkafka")``: Kafka rows in the built-in source's schema."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "ecgkafka"
+
+    def schema(self) -> str:
+        return KAFKA_SCHEMA
+
+    def streamReader(self, schema: Any) -> DataSourceStreamReader:
+        return KafkaStreamReader(dict(self.options))
