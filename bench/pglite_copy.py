@@ -29,19 +29,30 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 INT2_OID = 21
 # One binary COPY tuple of (int4, timestamptz, int2[FS_HZ]), big-endian and unpadded.
-TUPLE = np.dtype([
-    ("nfields", ">i2"), ("len_patient", ">i4"), ("patient", ">i4"), ("len_ts", ">i4"),
-    ("ts_us", ">i8"), ("len_arr", ">i4"), ("ndim", ">i4"), ("has_null", ">i4"),
-    ("elem_oid", ">i4"), ("dim", ">i4"), ("lbound", ">i4"),
-    ("samples", [("len", ">i4"), ("value", ">i2")], (FS_HZ,)),
-])
+TUPLE = np.dtype(
+    [
+        ("nfields", ">i2"),
+        ("len_patient", ">i4"),
+        ("patient", ">i4"),
+        ("len_ts", ">i4"),
+        ("ts_us", ">i8"),
+        ("len_arr", ">i4"),
+        ("ndim", ">i4"),
+        ("has_null", ">i4"),
+        ("elem_oid", ">i4"),
+        ("dim", ">i4"),
+        ("lbound", ">i4"),
+        ("samples", [("len", ">i4"), ("value", ">i2")], (FS_HZ,)),
+    ]
+)
 
 
 def make_rows(n: int, seed: int = 0) -> list[tuple[int, datetime, list[int]]]:
     rng = random.Random(seed)
     base = [rng.randint(-2048, 2047) for _ in range(FS_HZ)]
-    return [(i % 48, T0 + timedelta(seconds=i // 48), base[i % 7 :] + base[: i % 7])
-            for i in range(n)]
+    return [
+        (i % 48, T0 + timedelta(seconds=i // 48), base[i % 7 :] + base[: i % 7]) for i in range(n)
+    ]
 
 
 def encode_binary(rows: list[tuple[int, datetime, list[int]]]) -> bytes:
@@ -63,8 +74,9 @@ def copy_prebuilt(conn: psycopg.Connection, table: str, rows: list, batch: int) 
     start = time.perf_counter()
     for lo in range(0, len(rows), batch):
         payload = encode_binary(rows[lo : lo + batch])
-        with conn.cursor().copy(f"COPY {table} (patient, ts, samples) FROM STDIN (FORMAT BINARY)") \
-                as copy:
+        with conn.cursor().copy(
+            f"COPY {table} (patient, ts, samples) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
             copy.write(payload)
     return time.perf_counter() - start
 
@@ -86,8 +98,10 @@ def run_case(port: int, name: str, rows: list, batch: int, fmt: str) -> dict[str
     with psycopg.connect(
         f"host={LOCALHOST} port={port} user=postgres dbname=ecg sslmode=disable", autocommit=True
     ) as conn:
-        conn.execute(f"CREATE TABLE {name} (patient int NOT NULL, ts timestamptz NOT NULL, "
-                     "samples smallint[] NOT NULL)")
+        conn.execute(
+            f"CREATE TABLE {name} (patient int NOT NULL, ts timestamptz NOT NULL, "
+            "samples smallint[] NOT NULL)"
+        )
         conn.execute(f"SELECT create_hypertable('{name}', by_range('ts', INTERVAL '1 hour'))")
         conn.execute(f"CREATE INDEX ON {name} (patient, ts)")
         if fmt == "numpy":
@@ -97,12 +111,18 @@ def run_case(port: int, name: str, rows: list, batch: int, fmt: str) -> dict[str
         count = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
         assert count == (len(rows),), count
         if fmt == "numpy":
-            first = conn.execute(f"SELECT patient, ts, samples FROM {name} ORDER BY ts, patient "
-                                 "LIMIT 1").fetchone()
+            first = conn.execute(
+                f"SELECT patient, ts, samples FROM {name} ORDER BY ts, patient LIMIT 1"
+            ).fetchone()
             assert first == rows[0], "numpy encoder does not round-trip"
-    return {"case": name, "format": fmt, "rows": len(rows),
-            "batch_rows": batch, "seconds": round(seconds, 3),
-            "rows_per_s": round(len(rows) / seconds)}
+    return {
+        "case": name,
+        "format": fmt,
+        "rows": len(rows),
+        "batch_rows": batch,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(len(rows) / seconds),
+    }
 
 
 # text and binary: psycopg write_row (its dumpers); numpy: binary stream built in bulk
@@ -129,13 +149,18 @@ def main() -> None:
                     res = run_case(port, f"bench_{storage}_{fmt}", rows, args.batch, fmt)
                     res.update(storage=storage, server_start_s=round(start_s, 1))
                     results.append(res)
-                    print(f"{storage:6} {res['format']:6} {res['rows']} rows in "
-                          f"{res['seconds']} s: {res['rows_per_s']} rows/s")
+                    print(
+                        f"{storage:6} {res['format']:6} {res['rows']} rows in "
+                        f"{res['seconds']} s: {res['rows_per_s']} rows/s"
+                    )
             finally:
                 stop_process(proc)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(
-        {"machine": platform.platform(), "samples_per_row": FS_HZ, "results": results}, indent=2))
+    args.json.write_text(
+        json.dumps(
+            {"machine": platform.platform(), "samples_per_row": FS_HZ, "results": results}, indent=2
+        )
+    )
     print(f"wrote {args.json}")
 
 

@@ -41,7 +41,10 @@ def ensure_node_modules(server_dir: Path = NODE_SERVER_DIR) -> None:
     try:
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=server_dir, check=True, capture_output=True, text=True,
+            cwd=server_dir,
+            check=True,
+            capture_output=True,
+            text=True,
         )
     except subprocess.CalledProcessError as exc:
         raise StackError(f"npm ci failed in {server_dir}:\n{exc.stdout}\n{exc.stderr}") from exc
@@ -61,8 +64,14 @@ def start_pglite(
     """
     ensure_node_modules()
     argv = [
-        _tool("node"), str(NODE_SERVER_DIR / "server.mjs"),
-        "--host", host, "--port", str(port), "--data-dir", str(data_dir),
+        _tool("node"),
+        str(NODE_SERVER_DIR / "server.mjs"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # the log is appended to: only a READY written after this offset counts
@@ -91,7 +100,9 @@ def _wait_ready(
                 f"see {log_path}:\n{tail(log_path)}"
             )
         time.sleep(0.1)
-    raise StackError(f"PGlite server did not print {ready!r} within {timeout_s:.0f} s; see {log_path}")
+    raise StackError(
+        f"PGlite server did not print {ready!r} within {timeout_s:.0f} s; see {log_path}"
+    )
 
 
 def stop_process(proc_or_pid: subprocess.Popen | int, timeout_s: float = 30.0) -> None:

@@ -82,10 +82,12 @@ def test_copy_from_stdin_round_trips_exactly(conn: psycopg.Connection, binary: b
 def test_copy_to_stdout(conn: psycopg.Connection) -> None:
     conn.execute("CREATE TABLE copy_out (a int, v smallint[])")
     conn.execute("INSERT INTO copy_out VALUES (1, '{1,-2}'), (2, NULL)")
-    with conn.cursor() as cur:
-        with cur.copy("COPY (SELECT a, v FROM copy_out ORDER BY a) TO STDOUT") as copy:
-            copy.set_types(["int4", "int2[]"])
-            assert list(copy.rows()) == [(1, [1, -2]), (2, None)]
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY (SELECT a, v FROM copy_out ORDER BY a) TO STDOUT") as copy,
+    ):
+        copy.set_types(["int4", "int2[]"])
+        assert list(copy.rows()) == [(1, [1, -2]), (2, None)]
 
 
 def test_copy_inside_transaction_keeps_transaction(server: int) -> None:
@@ -106,18 +108,24 @@ def test_copy_inside_transaction_keeps_transaction(server: int) -> None:
 
 
 def test_copy_errors_are_reported_and_connection_survives(conn: psycopg.Connection) -> None:
-    with pytest.raises(errors.UndefinedTable):
-        with conn.cursor().copy("COPY no_such_table (a) FROM STDIN") as copy:
-            copy.write_row((1,))
+    with (
+        pytest.raises(errors.UndefinedTable),
+        conn.cursor().copy("COPY no_such_table (a) FROM STDIN") as copy,
+    ):
+        copy.write_row((1,))
     conn.execute("CREATE TABLE copy_bad (a smallint)")
-    with pytest.raises(errors.NumericValueOutOfRange):
-        with conn.cursor().copy("COPY copy_bad (a) FROM STDIN") as copy:
-            copy.write_row((1,))
-            copy.write_row((99999,))
-    with pytest.raises(RuntimeError):
-        with conn.cursor().copy("COPY copy_bad (a) FROM STDIN") as copy:
-            copy.write_row((2,))
-            raise RuntimeError("client gives up: psycopg sends CopyFail")
+    with (
+        pytest.raises(errors.NumericValueOutOfRange),
+        conn.cursor().copy("COPY copy_bad (a) FROM STDIN") as copy,
+    ):
+        copy.write_row((1,))
+        copy.write_row((99999,))
+    with (
+        pytest.raises(RuntimeError),
+        conn.cursor().copy("COPY copy_bad (a) FROM STDIN") as copy,
+    ):
+        copy.write_row((2,))
+        raise RuntimeError("client gives up: psycopg sends CopyFail")
     assert conn.execute("SELECT count(*) FROM copy_bad").fetchone() == (0,)
 
 
@@ -265,9 +273,11 @@ def test_login_user_and_roles(server: int, conn: psycopg.Connection) -> None:
         with pytest.raises(errors.InsufficientPrivilege):
             c.execute("INSERT INTO roles_t VALUES (3)")
         c.execute("RESET ROLE")
-    with pytest.raises(psycopg.Error, match="ecg_nobody"):
-        with psycopg.connect(dsn(server, user="ecg_nobody"), autocommit=True) as c:
-            c.execute("SELECT 1")
+    with (
+        pytest.raises(psycopg.Error, match="ecg_nobody"),
+        psycopg.connect(dsn(server, user="ecg_nobody"), autocommit=True) as c,
+    ):
+        c.execute("SELECT 1")
 
 
 def test_data_survives_restart(tmp_path: Path) -> None:

@@ -221,7 +221,8 @@ export class ClientConnection {
 
   /** Release the engine once PGlite is idle and not between Parse and Sync. */
   settle(out) {
-    this.midBatch = !endsWithReady(out)
+    // An empty answer (a lone Flush) leaves the batch state as it was.
+    if (out.length) this.midBatch = !endsWithReady(out)
     if (!this.midBatch && this.engine.status === 'I') this.engine.release(this)
   }
 
