@@ -1,4 +1,4 @@
-"""Create ecg.waveform and its dead-letter topic if missing (idempotent; MSK does not auto-create)."""
+"""Create ecg.waveform and its dead-letter topic when missing (MSK does not auto-create topics)."""
 
 import os
 
