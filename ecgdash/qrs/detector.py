@@ -18,7 +18,7 @@ whole signal, and :func:`detect_beats` is defined as exactly that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -113,32 +113,34 @@ class StreamingQRSDetector:
         self.pend = np.zeros((0, 5))  # candidates: c, value, slope, loc, lead mask
         self.ready = np.zeros((0, 4))  # decided beats: loc, c, searchback, lead mask
         self.qring = np.full((QUALITY_RING, 2), -1.0)  # recent windows: index, score
+        self.trace: list[tuple[int, float, float, str]] | None = None  # debugging aid, not state
 
     # ---------------------------------------------------------------- state
     def to_bytes(self) -> bytes:
         """Serialise the full state (a few kB, bounded) for storage between micro-batches."""
         cfg = self.config
-        fields: dict[str, object] = {
+        out: dict[str, object] = {
             "fs": self.fs,
             "n_leads": self.n_leads,
             "cfg": np.array(
-                [*cfg.band_hz, cfg.mwi_s, cfg.peak_half_s, cfg.refractory_s, cfg.twave_s,
-                 cfg.lookahead_s, cfg.init_s, cfg.window_s, cfg.searchback, cfg.recover_s]
-            ),  # fmt: skip
+                [*cfg.band_hz, *(getattr(cfg, f.name) for f in fields(cfg)[1:])], dtype=float
+            ),
         }
         for name in _SCALARS:
-            fields[name] = getattr(self, name)
+            out[name] = getattr(self, name)
         for name in _ARRAYS:
-            fields[name] = getattr(self, name)
-        fields.update(self._q.state())
-        return encode_state(fields)
+            out[name] = getattr(self, name)
+        out.update(self._q.state())
+        return encode_state(out)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> StreamingQRSDetector:
         """Restore a detector written by :meth:`to_bytes`."""
         st = decode_state(blob)
         c = st["cfg"].tolist()
-        cfg = DetectorConfig((c[0], c[1]), *c[2:])
+        rest = {f.name: type(getattr(DetectorConfig(), f.name))(v)
+                for f, v in zip(fields(DetectorConfig)[1:], c[2:], strict=True)}  # fmt: skip
+        cfg = DetectorConfig((c[0], c[1]), **rest)
         det = cls(float(st["fs"]), int(st["n_leads"]), cfg)
         for name in _SCALARS:
             v = st[name].item()
@@ -212,12 +214,12 @@ class StreamingQRSDetector:
         e = dx * dx
         wts, wins = self._q.update(self.n_seen, x, bad, e)
         out.windows.extend(self._note_windows(wins))
-        if L == 1:
-            ec = e[0] * wts[0]
-            g = np.abs(bp[0]) * np.sqrt(wts[0])
-        else:
+        sw = np.sqrt(wts)  # weights in amplitude units
+        if self.config.power == 2:
             ec = np.einsum("ln,ln->n", e, wts)
-            g = np.einsum("ln,ln->n", np.abs(bp), np.sqrt(wts))
+        else:
+            ec = np.einsum("ln,ln->n", np.abs(dx), sw)
+        g = np.einsum("ln,ln->n", np.abs(bp), sw)
         mask = ((wts > 0) * (1 << np.arange(L))[:, None]).sum(axis=0).astype(np.float64)
         # moving-window integration as a running sum seeded with its last value (sequential)
         old = self._lagged(ec, d.mwi)
@@ -285,6 +287,7 @@ class StreamingQRSDetector:
             return
         d = self._d
         sb = self.config.searchback
+        frac = self.config.thr_frac
         rows = self.pend.tolist()
         limit = np.inf if final else self.frontier - d.lookahead
         spk, npk, last_c = self.spk, self.npk, int(self.last_c)
@@ -298,9 +301,11 @@ class StreamingQRSDetector:
             if gap > d.recover and c - self.last_decay > d.recover:
                 spk = max(0.5 * spk, npk)
                 self.last_decay = c
-            thr1 = npk + 0.25 * (spk - npk)
+            thr1 = npk + frac * (spk - npk)
             thr2 = 0.5 * thr1
             i += 1
+            if self.trace is not None:
+                self.trace.append((c, v, thr1, "?"))
             if gap < d.refractory:
                 continue
             twave = gap < d.twave and s < 0.5 * self.last_slope

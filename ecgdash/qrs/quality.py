@@ -68,12 +68,58 @@ class QualityWindow:
         return self.quality >= 0.5
 
 
-def _score(flags: NDArray[np.int64]) -> float:
-    if np.any(flags == 0):
-        return 1.0
-    if np.any((flags & int(UNUSABLE)) == 0):
-        return 0.3
-    return 0.0
+_GAP, _FLAT, _SAT, _NOISY = 1, 2, 4, 8
+_UNUSABLE = _GAP | _FLAT | _SAT
+
+
+def _flags(
+    n: int,
+    nnan: NDArray[np.int64],
+    vmin: NDArray[np.float64],
+    vmax: NDArray[np.float64],
+    cext: NDArray[np.int64],
+    emax: NDArray[np.float64],
+    chi: NDArray[np.int64],
+    ref: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """Lead flags from window statistics (any shape, element-wise)."""
+    has_ref = ref > 0
+    flat = (vmax <= vmin) | (has_ref & (emax < FLAT_ENERGY * ref))
+    sat = ~flat & (cext >= SATURATED_FRACTION * n)
+    noisy = has_ref & ((chi > NOISE_FRACTION * n) | (emax > ARTIFACT_RATIO * ref))
+    return (
+        np.where(nnan > GAP_FRACTION * n, _GAP, 0)
+        | np.where(flat, _FLAT, 0)
+        | np.where(sat, _SAT, 0)
+        | np.where(noisy, _NOISY, 0)
+    )
+
+
+def _scores(flags: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Window score from lead flags (leads on axis 0)."""
+    clean = (flags == 0).any(axis=0)
+    usable = ((flags & _UNUSABLE) == 0).any(axis=0)
+    return np.where(clean, 1.0, np.where(usable, 0.3, 0.0))
+
+
+def _next_weights(
+    flags: NDArray[np.int64], ref: NDArray[np.float64], busy: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Lead weights (energy units) for the next window.
+
+    Clean leads (else usable ones), scaled to unit typical QRS energy, and down-weighted by
+    how much more of the time they are "busy" (energy above 5 % of the QRS level, smoothed over
+    8 windows) than the cleanest lead: ``(busy_min / busy) ** 4`` in energy, i.e. squared in
+    amplitude. A lead whose QRS barely rises above its noise thus adds little.
+    """
+    clean = flags == 0
+    usable = (flags & _UNUSABLE) == 0
+    pick = np.where(clean.any(axis=0), clean, usable)
+    ok = pick & (ref > 0)
+    busy = np.maximum(busy, 0.01)
+    best = np.where(ok, busy, np.inf).min(axis=0)
+    rel = np.where(ok, best / busy, 0.0) ** 4
+    return np.where(ok, rel / np.where(ok, ref, 1.0), 0.0)
 
 
 class WindowQuality:
@@ -81,7 +127,7 @@ class WindowQuality:
 
     FIELDS = (
         "q_win", "q_n", "q_nnan", "q_vmin", "q_vmax", "q_cmin", "q_cmax", "q_emax",
-        "q_chi", "q_hist", "q_nhist", "q_weight", "q_cummax",
+        "q_chi", "q_hist", "q_busy", "q_nhist", "q_weight", "q_cummax",
     )  # fmt: skip
 
     def __init__(self, window: int, n_leads: int) -> None:
@@ -97,6 +143,7 @@ class WindowQuality:
         self.q_emax = z.copy()
         self.q_chi = np.zeros(n_leads, dtype=np.int64)
         self.q_hist = np.zeros((n_leads, HISTORY))  # last window maxima of slope energy
+        self.q_busy = np.zeros((n_leads, HISTORY))  # last windows' busy fractions
         self.q_nhist = 0
         self.q_weight = np.zeros(n_leads)  # lead weights for the current window
         self.q_cummax = z.copy()  # running max of energy during window 0
@@ -117,34 +164,33 @@ class WindowQuality:
             return np.full(self.n_leads, np.nan)
         return np.median(self.q_hist[:, HISTORY - min(self.q_nhist, HISTORY) :], axis=1)
 
+    def _push_history(
+        self, emax: NDArray[np.float64], busy: NDArray[np.float64], const: NDArray[np.bool_]
+    ) -> None:
+        # a constant window says nothing about QRS size: repeat the last value instead
+        last = self.q_hist[:, -1] if self.q_nhist else np.zeros(self.n_leads)
+        keep = np.where(const, last, emax)
+        self.q_hist = np.concatenate([self.q_hist[:, 1:], keep[:, None]], axis=1)
+        lastb = self.q_busy[:, -1] if self.q_nhist else np.zeros(self.n_leads)
+        keepb = np.where(const, lastb, busy)
+        self.q_busy = np.concatenate([self.q_busy[:, 1:], keepb[:, None]], axis=1)
+        self.q_nhist += 1
+
+    def _busy(self) -> NDArray[np.float64]:
+        if self.q_nhist == 0:
+            return np.ones(self.n_leads)
+        return np.median(self.q_busy[:, HISTORY - min(self.q_nhist, HISTORY) :], axis=1)
+
     def _close(self, start: int) -> QualityWindow:
         n = self.q_n
-        ref = self._ref()
-        flags = np.zeros(self.n_leads, dtype=np.int64)
-        flags[self.q_nnan > GAP_FRACTION * n] |= LeadFlag.GAP
-        has_ref = ref > 0
-        flat = (self.q_vmax <= self.q_vmin) | (has_ref & (self.q_emax < FLAT_ENERGY * ref))
-        flags[flat] |= LeadFlag.FLAT
-        sat = ~flat & (self.q_cmin + self.q_cmax >= SATURATED_FRACTION * n)
-        flags[sat] |= LeadFlag.SATURATED
-        noisy = has_ref & (
-            (self.q_chi > NOISE_FRACTION * n) | (self.q_emax > ARTIFACT_RATIO * ref)
-        )
-        flags[noisy] |= LeadFlag.NOISY
-        win = QualityWindow(start, n, tuple(int(f) for f in flags), _score(flags))
-        # history of typical QRS energy (flat windows would drag it to zero: skip them)
+        flags = _flags(
+            n, self.q_nnan, self.q_vmin, self.q_vmax, self.q_cmin + self.q_cmax, self.q_emax,
+            self.q_chi, self._ref(),
+        )  # fmt: skip
+        win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]))
         if n == self.window:
-            keep = np.where(flat, self.q_hist[:, -1] if self.q_nhist else 0.0, self.q_emax)
-            self.q_hist = np.concatenate([self.q_hist[:, 1:], keep[:, None]], axis=1)
-            self.q_nhist += 1
-        # weights of the next window: usable leads, clean ones preferred, scaled to unit QRS
-        ref = self._ref()
-        usable = (flags & int(UNUSABLE)) == 0
-        clean = flags == 0
-        pick = clean if clean.any() else usable
-        safe = np.where(ref > 0, ref, np.inf)
-        self.q_weight = np.where(pick & (ref > 0), 1.0 / safe, 0.0)
-        # reset accumulators
+            self._push_history(self.q_emax, self.q_chi / n, self.q_vmax <= self.q_vmin)
+        self.q_weight = _next_weights(flags, self._ref(), self._busy())
         self.q_win += 1
         self.q_n = 0
         self.q_nnan[:] = 0
@@ -153,6 +199,56 @@ class WindowQuality:
         self.q_emax[:] = 0.0
         self.q_chi[:] = 0
         return win
+
+    def _full_windows(
+        self,
+        start: int,
+        x: NDArray[np.float64],
+        nan: NDArray[np.bool_],
+        e: NDArray[np.float64],
+        weights: NDArray[np.float64],
+    ) -> list[QualityWindow]:
+        """Vectorised path for k >= 1 whole windows once the history is full."""
+        L, w = self.n_leads, self.window
+        k = x.shape[1] // w
+        X, E = x.reshape(L, k, w), e.reshape(L, k, w)
+        nnan = nan.reshape(L, k, w).sum(axis=2)
+        vmin, vmax = X.min(axis=2), X.max(axis=2)
+        cext = (X == vmin[:, :, None]).sum(axis=2) + (X == vmax[:, :, None]).sum(axis=2)
+        emax = E.max(axis=2)
+        # history entries, sequentially: constant windows repeat the previous entry
+        seq = np.concatenate([self.q_hist, emax], axis=1)
+        const = vmax <= vmin
+        if const.any():
+            for j in np.flatnonzero(const.any(axis=0)):
+                col = HISTORY + j
+                seq[:, col] = np.where(const[:, j], seq[:, col - 1], seq[:, col])
+        win_view = np.lib.stride_tricks.sliding_window_view(seq, HISTORY, axis=1)
+        refs = np.median(win_view, axis=2)  # (L, k+1): ref before window j is refs[:, j]
+        ref = refs[:, :k]
+        chi = (E > NOISE_LEVEL * ref[:, :, None]).sum(axis=2)
+        bseq = np.concatenate([self.q_busy, chi / w], axis=1)
+        if const.any():
+            for j in np.flatnonzero(const.any(axis=0)):
+                col = HISTORY + j
+                bseq[:, col] = np.where(const[:, j], bseq[:, col - 1], bseq[:, col])
+        bview = np.lib.stride_tricks.sliding_window_view(bseq, HISTORY, axis=1)
+        busy = np.median(bview, axis=2)
+        flags = _flags(w, nnan, vmin, vmax, cext, emax, chi, ref)
+        scores = _scores(flags)
+        wts = np.empty((L, k))
+        wts[:, 0] = self.q_weight
+        if k > 1:
+            wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k])
+        weights[:] = np.repeat(wts, w, axis=1)
+        self.q_weight = _next_weights(flags[:, -1], refs[:, k], busy[:, k])
+        self.q_hist = seq[:, -HISTORY:].copy()
+        self.q_busy = bseq[:, -HISTORY:].copy()
+        self.q_nhist += k
+        self.q_win += k
+        ft = flags.T.tolist()
+        sc = scores.tolist()
+        return [QualityWindow(start + j * w, w, tuple(ft[j]), sc[j]) for j in range(k)]
 
     def _accumulate(
         self, x: NDArray[np.float64], nan: NDArray[np.bool_], e: NDArray[np.float64]
@@ -197,6 +293,13 @@ class WindowQuality:
         done: list[QualityWindow] = []
         pos = 0
         while pos < n:
+            k = (n - pos) // w
+            if self.q_n == 0 and self.q_nhist >= HISTORY and k > 0:
+                sl = slice(pos, pos + k * w)
+                done.extend(self._full_windows(start + pos, x[:, sl], nan[:, sl], e[:, sl],
+                                               weights[:, sl]))
+                pos += k * w
+                continue
             take = min(w - self.q_n, n - pos)
             sl = slice(pos, pos + take)
             if self.q_win == 0:
