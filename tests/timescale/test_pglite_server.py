@@ -129,6 +129,15 @@ def test_copy_errors_are_reported_and_connection_survives(conn: psycopg.Connecti
     assert conn.execute("SELECT count(*) FROM copy_bad").fetchone() == (0,)
 
 
+def test_extended_protocol_copy_in_is_refused_not_fatal(conn: psycopg.Connection) -> None:
+    """PGlite would trap on it; the server answers an error and keeps serving."""
+    conn.execute("CREATE TABLE copy_ext (a int)")
+    res = conn.pgconn.exec_params(b"COPY copy_ext (a) FROM STDIN", [])
+    assert res.status == psycopg.pq.ExecStatus.FATAL_ERROR
+    assert b"simple query protocol" in (res.error_message or b"")
+    assert conn.execute("SELECT count(*) FROM copy_ext").fetchone() == (0,)
+
+
 def test_waiting_connection_sees_only_committed_data(server: int) -> None:
     with psycopg.connect(dsn(server), autocommit=True) as setup:
         setup.execute("CREATE TABLE iso (a int)")

@@ -30,7 +30,25 @@ const COPY_FROM_STDIN = /^\s*COPY\b[\s\S]*?\bFROM\s+STDIN\b/i
 // Probing a COPY inside a transaction must not abort it, so it runs under this savepoint.
 const PROBE_SAVEPOINT = 'pglite_server_copy_probe'
 
+// PGlite traps on a COPY FROM STDIN it cannot finish in one call, and over the extended
+// protocol the data would arrive after Sync. Such a Parse is swapped for one that fails with
+// this text (as an unknown column), so the client gets an error and the server lives on.
+const EXTENDED_COPY_REFUSAL = 'COPY FROM STDIN needs the simple query protocol here'
+
 class ConnectionClosed extends Error {}
+
+function refuseExtendedCopyIn(msg) {
+  const nameEnd = msg.body.indexOf(0)
+  const queryEnd = msg.body.indexOf(0, nameEnd + 1)
+  const sql = msg.body.subarray(nameEnd + 1, queryEnd).toString('utf8')
+  if (!COPY_FROM_STDIN.test(sql.replace(LEADING_COMMENTS, ''))) return msg
+  const body = Buffer.concat([
+    msg.body.subarray(0, nameEnd + 1),
+    Buffer.from(`SELECT "${EXTENDED_COPY_REFUSAL}"\0`),
+    Buffer.from([0, 0]), // no parameter types
+  ])
+  return { type: 'P', body, raw: message('P', body) }
+}
 
 export class ClientConnection {
   constructor(socket, { id, engine, parameters, log }) {
@@ -155,6 +173,8 @@ export class ClientConnection {
           break
         }
         case 'P':
+          batch.push(this.names.rewrite(refuseExtendedCopyIn(msg)))
+          break
         case 'B':
         case 'D':
         case 'C':
