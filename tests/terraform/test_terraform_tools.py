@@ -72,3 +72,19 @@ def test_terraform_fmt_check(terraform_bin: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, f"terraform fmt would change:\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_offline_tools_installed(tools: Path) -> None:
+    """Fails (never skips) when the tool venvs are missing, saying how to make them."""
+    missing = [
+        str(p)
+        for p in (
+            tools / "hcl2-venv/bin/python",
+            tools / "hcl2-venv/bin/terraform",
+            tools / "checkov-venv/bin/checkov",
+        )
+        if not p.exists()
+    ]
+    assert not missing, (
+        f"missing {missing}: run `.ci/terraform_tools.sh .tools` (or set ECG_TF_TOOLS)"
+    )
