@@ -310,6 +310,11 @@ def test_data_survives_restart(tmp_path: Path) -> None:
                 "SELECT count(*) FROM timescaledb_information.hypertables "
                 "WHERE hypertable_name = 'kept'"
             ).fetchone() == (1,)
+            # policies need the library loaded before first use on a reopened data dir
+            job = c.execute("SELECT add_retention_policy('kept', INTERVAL '1 day')").fetchone()
+            assert job is not None
+            c.execute("CALL run_job(%s)", (job[0],))
+            assert c.execute("SELECT count(*) FROM kept").fetchone() == (0,)
     finally:
         stop_process(proc)
     assert log.read_text().count("READY") == 2

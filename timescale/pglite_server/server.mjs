@@ -53,6 +53,9 @@ async function openDatabase(dataDir) {
   if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true })
   const db = await PGlite.create({ dataDir, extensions: { timescaledb } })
   // Pre-created so that every database this server hands out is a TimescaleDB one.
+  // LOAD first: on a reopened data dir the library otherwise loads lazily with the Apache
+  // license, and policy functions (retention, compression) refuse to run.
+  await db.exec("LOAD 'timescaledb'")
   await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb')
   // PGlite's session reports DEBUG notices for every Parse; clients only want NOTICE and up.
   await db.exec('SET client_min_messages TO notice')
