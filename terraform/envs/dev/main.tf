@@ -182,6 +182,7 @@ module "grafana" {
   db_port               = module.timescaledb.port
   db_name               = module.timescaledb.database_name
   db_reader_secret_arn  = module.timescaledb.reader_secret_arn
+  db_egress_cidr        = var.database_mode == "timescale_cloud" ? "0.0.0.0/0" : null
   timescaledb           = module.timescaledb.timescaledb
   deletion_protection   = true
 }

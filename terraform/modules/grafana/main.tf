@@ -36,14 +36,21 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "to_vpc" {
-  for_each = { https = 443, postgres = 5432 }
-
   security_group_id = aws_security_group.this.id
-  description       = "${each.key} to the database and AWS endpoints inside the VPC"
+  description       = "HTTPS to the AWS interface endpoints inside the VPC"
   ip_protocol       = "tcp"
-  from_port         = each.value
-  to_port           = each.value
+  from_port         = 443
+  to_port           = 443
   cidr_ipv4         = data.aws_vpc.this.cidr_block
+}
+
+resource "aws_vpc_security_group_egress_rule" "postgres" {
+  security_group_id = aws_security_group.this.id
+  description       = "PostgreSQL (TLS) to the database"
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = coalesce(var.db_egress_cidr, data.aws_vpc.this.cidr_block)
 }
 
 resource "aws_vpc_security_group_egress_rule" "https_out" {

@@ -98,6 +98,12 @@ variable "db_name" {
   type        = string
 }
 
+variable "db_egress_cidr" {
+  description = "Where Grafana may open PostgreSQL connections: null for the VPC (ec2, rds), 0.0.0.0/0 for a Timescale Cloud endpoint outside the VPC."
+  type        = string
+  default     = null
+}
+
 variable "db_reader_secret_arn" {
   description = "ARN of the ecg_reader secret; its password is exported to Grafana as ECG_DB_READER_PASSWORD at start."
   type        = string

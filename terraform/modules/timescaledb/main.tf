@@ -42,6 +42,19 @@ resource "aws_vpc_security_group_ingress_rule" "postgres" {
   referenced_security_group_id = each.value
 }
 
+# Terraform removes the default allow-all egress: the EC2 host needs HTTPS (apt repositories, S3,
+# Secrets Manager) and HTTP (Ubuntu mirrors, signed packages) through the NAT gateway / endpoints.
+resource "aws_vpc_security_group_egress_rule" "ec2_packages" {
+  for_each = local.is_ec2 ? { https = 443, http = 80 } : {}
+
+  security_group_id = aws_security_group.this.id
+  description       = "${each.key} from the TimescaleDB host to package repositories and AWS APIs"
+  ip_protocol       = "tcp"
+  from_port         = each.value
+  to_port           = each.value
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
 # --- Secrets: generated passwords kept in Secrets Manager, never output ----------------------------
 
 resource "random_password" "app" {
