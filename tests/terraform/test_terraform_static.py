@@ -271,3 +271,18 @@ def test_checks_catch_a_bad_configuration(parse, tmp_path: Path) -> None:
     assert len(tfcheck.secret_output_problems(bad)) == 2
     assert tfcheck.tag_problems(bad, "bad/main.tf") == ["bad/main.tf: no aws provider"]
     assert tfcheck.version_problems(bad, "bad") == ["bad: no versions.tf"]
+
+
+def test_spark_runs_both_jobs_from_the_wheel_on_s3(parsed: dict) -> None:
+    for env in ENVS:
+        spark = _module(parsed, env, "spark")
+        assert spark["wheel_s3_key"] == "releases/ecgdashboard-${var.app_version}-py3-none-any.whl"
+        jobs = sorted(
+            j for c in _default(parsed, env, "spark_clusters").values() for j in c["jobs"]
+        )
+        assert jobs == ["hr-job", "raw-writer"], f"{env} does not run both streaming jobs once"
+    cluster = next(b for *_, b in tfcheck.resources(parsed, "aws_emr_cluster"))
+    assert "${var.wheel_s3_key}" in str(cluster["bootstrap_action"])
+    wrapper = (TERRAFORM / "modules/spark/files/run_streaming_job.sh").read_text()
+    assert '"$venv/bin/ecgdash" spark "$job"' in wrapper
+    assert '"$venv/bin/ecgdash" db migrate' in wrapper
