@@ -46,7 +46,7 @@ PACED = frozenset({"102", "104", "107", "217"})
 TOLERANCE_S = 0.150
 NK_METHODS = ("neurokit", "pantompkins1985", "hamilton2002", "elgendi2010", "engzeemod2012")
 DETECTORS = ("ours", "ours-1lead", "xqrs", *(f"nk-{m}" for m in NK_METHODS))
-NST_NAME = re.compile(r"^(\d{3})e(_?\d{2})$")
+NST_NAME = re.compile(r"^(\d{3})e(_\d|\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,13 @@ class Reference:
 
 
 def group_of(name: str, data_dir: Path) -> str:
-    m = NST_NAME.match(name)
+    m = NST_NAME.match(Path(name).name)
     if m:
         snr = m.group(2).replace("_", "-")
         return f"nstdb {int(snr):+d} dB"
     if (data_dir / f"{name}.ii").exists():
         return "ludb"
-    return "paced" if name in PACED else "records"
+    return "paced" if Path(name).name in PACED else "records"
 
 
 @lru_cache(maxsize=4)
@@ -286,7 +286,15 @@ def record_names(data_dir: Path, records: list[str] | None) -> list[str]:
         names = [ln.strip().split("/")[-1] for ln in listing.read_text().split() if ln.strip()]
     else:
         names = sorted(p.stem for p in data_dir.glob("*.hea"))
-    return [n for n in names if (data_dir / f"{n}.hea").exists()]
+    found = []
+    for n in names:  # a RECORDS entry may live in a sub-folder (LUDB keeps them in data/)
+        if (data_dir / f"{n}.hea").exists():
+            found.append(n)
+        else:
+            hits = sorted(data_dir.rglob(f"{Path(n).name}.hea"))
+            if hits:
+                found.append(str(hits[0].relative_to(data_dir).with_suffix("")))
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

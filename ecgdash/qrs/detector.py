@@ -211,6 +211,8 @@ class StreamingQRSDetector:
         bp, self.zi = signal.sosfilt(d.sos, x, axis=1, zi=self.zi)
         dx = np.diff(bp, axis=1, prepend=self.prev_bp[:, None])
         self.prev_bp = bp[:, -1].copy()
+        if self._q.q_win == 0:  # before any quality history: ignore float residue of a flat line
+            dx[np.abs(dx) <= 1e-9 * np.abs(x)] = 0.0
         e = dx * dx
         wts, wins = self._q.update(self.n_seen, x, bad, e)
         out.windows.extend(self._note_windows(wins))

@@ -1,0 +1,95 @@
+"""Streaming equals offline, in any chunking and across state round trips; bounded state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgdash.qrs import StreamingQRSDetector, detect_beats
+
+
+def stream(x, fs, sizes, rng=None, roundtrip=0.0):
+    det = StreamingQRSDetector(fs, x.shape[1])
+    beats, pos, k = [], 0, 0
+    while pos < len(x):
+        n = sizes[k % len(sizes)] if rng is None else int(rng.choice(sizes))
+        beats += det.push(x[pos : pos + n])
+        pos += n
+        k += 1
+        if rng is not None and rng.random() < roundtrip:
+            det = StreamingQRSDetector.from_bytes(det.to_bytes())
+    beats += det.flush()
+    return np.array([b.index for b in beats], dtype=np.int64), beats
+
+
+@pytest.mark.parametrize("name,seed", [("208", 1), ("119", 2), ("106", 3)])
+def test_random_chunks_equal_offline(mitdb, name, seed):
+    """Property: random chunk sizes (1 and 7 samples, up to 60 s) with random to_bytes /
+    from_bytes round trips between chunks give exactly the offline indices."""
+    x, fs, _ = mitdb(name)
+    x = x[: int(240 * fs)]
+    offline = detect_beats(x, fs)
+    rng = np.random.default_rng(seed)
+    sizes = [1, 7, 13, 360, 997, 3600, 21600]
+    got, beats = stream(x, fs, sizes, rng, roundtrip=0.2)
+    np.testing.assert_array_equal(got, offline)
+    assert len({b.index for b in beats}) == len(beats)  # each beat once
+
+
+def test_tiny_chunks_equal_offline(mitdb):
+    """1-sample and 7-sample chunks only (20 s, so the suite stays fast)."""
+    x, fs, _ = mitdb("208")
+    x = x[int(600 * fs) : int(620 * fs)]
+    offline = detect_beats(x, fs)
+    for sizes in ([1], [7]):
+        got, _ = stream(x, fs, sizes)
+        np.testing.assert_array_equal(got, offline)
+
+
+def test_chunk_boundaries_in_every_position(mitdb):
+    """A chunk edge at every offset within one beat: split once at each of 400 positions."""
+    x, fs, _ = mitdb("119")
+    x = x[: int(30 * fs)]
+    offline = detect_beats(x, fs)
+    for cut in range(int(10 * fs), int(10 * fs) + 400, 3):
+        det = StreamingQRSDetector(fs, 2)
+        b = det.push(x[:cut])
+        det = StreamingQRSDetector.from_bytes(det.to_bytes())
+        b += det.push(x[cut:]) + det.flush()
+        np.testing.assert_array_equal([q.index for q in b], offline)
+
+
+def test_state_size_bounded(mitdb):
+    """The state blob does not grow with the stream (30 min in 1 s chunks)."""
+    x, fs, _ = mitdb("106")
+    det = StreamingQRSDetector(fs, 2)
+    sizes = []
+    step = int(fs)
+    for pos in range(0, len(x), step):
+        det.push(x[pos : pos + step])
+        if pos % (60 * step) == 0:
+            sizes.append(len(det.to_bytes()))
+    assert max(sizes) <= 16_000
+    assert max(sizes[5:]) <= max(sizes[:5]) + 512
+
+
+def test_beat_fields(mitdb):
+    x, fs, _ = mitdb("119")
+    det = StreamingQRSDetector(fs, 2)
+    beats = det.push(x[: int(60 * fs)]) + det.flush()
+    assert beats[0].rr_ms is None and beats[0].hr_bpm is None
+    for prev, b in zip(beats, beats[1:]):
+        assert b.rr_ms == pytest.approx((b.index - prev.index) * 1000 / fs)
+        if b.hr_bpm is not None:
+            assert b.hr_bpm == pytest.approx(60000 / b.rr_ms)
+        assert 0 <= b.quality <= 1 and set(b.leads) <= {0, 1}
+
+
+def test_latency_is_bounded(mitdb):
+    """A beat is emitted at most ~2.3 s of signal after its R peak (look-ahead + window)."""
+    x, fs, _ = mitdb("119")
+    det = StreamingQRSDetector(fs, 2)
+    step = 36
+    for pos in range(0, int(120 * fs), step):
+        for b in det.push(x[pos : pos + step]):
+            assert pos + step - b.index <= 2.3 * fs
