@@ -25,7 +25,6 @@ class DetectorConfig:
     window_s: float = 1.0  # quality window
     searchback: float = 1.66  # search back when no beat for this many mean RR
     recover_s: float = 1.5  # halve the signal level when no beat for this long
-    power: int = 1  # feature = |slope| ** power, integrated
     thr_frac: float = 0.35  # main threshold between noise (0) and signal (1) levels
 
     def __post_init__(self) -> None:

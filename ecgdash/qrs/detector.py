@@ -209,20 +209,21 @@ class StreamingQRSDetector:
             self.zi = signal.sosfilt_zi(d.sos)[:, None, :] * x[None, :, 0, None]
             self.started = 1
         bp, self.zi = signal.sosfilt(d.sos, x, axis=1, zi=self.zi)
-        dx = np.diff(bp, axis=1, prepend=self.prev_bp[:, None])
+        slope = np.empty_like(bp)  # |first difference| of the band-passed signal
+        slope[:, 0] = bp[:, 0] - self.prev_bp
+        np.subtract(bp[:, 1:], bp[:, :-1], out=slope[:, 1:])
+        np.abs(slope, out=slope)
         self.prev_bp = bp[:, -1].copy()
         if self._q.q_win == 0:  # before any quality history: ignore float residue of a flat line
-            dx[np.abs(dx) <= 1e-9 * np.abs(x)] = 0.0
-        e = dx * dx
-        wts, wins = self._q.update(self.n_seen, x, bad, e)
+            slope[slope <= 1e-9 * np.abs(x)] = 0.0
+        sw, mask, wins = self._q.update(self.n_seen, x, bad, slope)
         out.windows.extend(self._note_windows(wins))
-        sw = np.sqrt(wts)  # weights in amplitude units
-        if self.config.power == 2:
-            ec = np.einsum("ln,ln->n", e, wts)
+        if L == 1:
+            ec = slope[0] * sw[0]
+            g = np.abs(bp[0]) * sw[0]
         else:
-            ec = np.einsum("ln,ln->n", np.abs(dx), sw)
-        g = np.einsum("ln,ln->n", np.abs(bp), sw)
-        mask = ((wts > 0) * (1 << np.arange(L))[:, None]).sum(axis=0).astype(np.float64)
+            ec = np.einsum("ln,ln->n", slope, sw)
+            g = np.einsum("ln,ln->n", np.abs(bp, out=bp), sw)
         # moving-window integration as a running sum seeded with its last value (sequential)
         old = self._lagged(ec, d.mwi)
         steps = np.empty(n + 1)

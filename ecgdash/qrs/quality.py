@@ -7,16 +7,16 @@ result does not depend on how the stream was chunked.
 Per lead and window the flags are:
 
 * ``GAP``: more than 10 % of the samples were NaN/inf (they are held at the last valid value).
-* ``FLAT``: no signal: the lead is constant, or its slope energy is below 1e-4 of the lead's
-  typical QRS slope energy (leads off, flat line).
+* ``FLAT``: no signal: the lead is constant, or its steepest slope is below 1 % of the lead's
+  typical QRS slope (leads off, flat line).
 * ``SATURATED``: at least 10 % of the samples sit exactly on the window's minimum or maximum
   (clipping at the ADC rail).
-* ``NOISY``: slope energy above 5 % of the typical QRS level for more than 30 % of the window
-  (a clean ECG spends ~5-15 % there), or a peak more than 30x the typical QRS (artifact burst).
+* ``NOISY``: slope above 22 % of the typical QRS slope (5 % in energy) for more than 30 % of the
+  window (a clean ECG spends ~5-15 % there), or a slope 5.5x the typical QRS (artifact burst).
 
-"Typical QRS slope energy" (``ref``) is the median of the lead's last 8 window maxima of the
-squared first difference of the band-passed signal; it is scale-free, so ADC units and mV give the
-same flags.
+"Typical QRS slope" (``ref``) is the median of the lead's last 8 window maxima of the absolute
+first difference of the band-passed signal; it is scale-free, so ADC units and mV give the same
+flags.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from numpy.typing import NDArray
 
 HISTORY = 8
 GAP_FRACTION = 0.10
-FLAT_ENERGY = 1e-4
+FLAT_SLOPE = 1e-2
 SATURATED_FRACTION = 0.10
-NOISE_LEVEL = 0.05
+NOISE_LEVEL = 0.2236  # sqrt(0.05): 5 % of the QRS slope energy
 NOISE_FRACTION = 0.30
-ARTIFACT_RATIO = 30.0
+ARTIFACT_RATIO = 5.5  # ~sqrt(30)
 
 
 class LeadFlag(IntFlag):
@@ -84,7 +84,7 @@ def _flags(
 ) -> NDArray[np.int64]:
     """Lead flags from window statistics (any shape, element-wise)."""
     has_ref = ref > 0
-    flat = (vmax <= vmin) | (has_ref & (emax < FLAT_ENERGY * ref))
+    flat = (vmax <= vmin) | (has_ref & (emax < FLAT_SLOPE * ref))
     sat = ~flat & (cext >= SATURATED_FRACTION * n)
     noisy = has_ref & ((chi > NOISE_FRACTION * n) | (emax > ARTIFACT_RATIO * ref))
     return (
@@ -102,15 +102,21 @@ def _scores(flags: NDArray[np.int64]) -> NDArray[np.float64]:
     return np.where(clean, 1.0, np.where(usable, 0.3, 0.0))
 
 
+def _mask(wts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Bit mask of the leads with non-zero weight (leads on axis 0), as float."""
+    bits = (1 << np.arange(wts.shape[0])).astype(np.float64)
+    return bits @ (wts > 0)
+
+
 def _next_weights(
     flags: NDArray[np.int64], ref: NDArray[np.float64], busy: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    """Lead weights (energy units) for the next window.
+    """Lead weights (amplitude units) for the next window.
 
-    Clean leads (else usable ones), scaled to unit typical QRS energy, and down-weighted by
-    how much more of the time they are "busy" (energy above 5 % of the QRS level, smoothed over
-    8 windows) than the cleanest lead: ``(busy_min / busy) ** 4`` in energy, i.e. squared in
-    amplitude. A lead whose QRS barely rises above its noise thus adds little.
+    Clean leads (else usable ones), scaled to unit typical QRS slope, and down-weighted by how
+    much more of the time they are "busy" (slope above 22 % of the QRS level, smoothed over 8
+    windows) than the cleanest lead: ``(busy_min / busy) ** 2``. A lead whose QRS barely rises
+    above its noise thus adds little.
     """
     clean = flags == 0
     usable = (flags & _UNUSABLE) == 0
@@ -118,7 +124,7 @@ def _next_weights(
     ok = pick & (ref > 0)
     busy = np.maximum(busy, 0.01)
     best = np.where(ok, busy, np.inf).min(axis=0)
-    rel = np.where(ok, best / busy, 0.0) ** 4
+    rel = np.where(ok, best / busy, 0.0) ** 2
     return np.where(ok, rel / np.where(ok, ref, 1.0), 0.0)
 
 
@@ -207,6 +213,7 @@ class WindowQuality:
         nan: NDArray[np.bool_],
         e: NDArray[np.float64],
         weights: NDArray[np.float64],
+        mask: NDArray[np.float64],
     ) -> list[QualityWindow]:
         """Vectorised path for k >= 1 whole windows once the history is full."""
         L, w = self.n_leads, self.window
@@ -241,6 +248,7 @@ class WindowQuality:
         if k > 1:
             wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k])
         weights[:] = np.repeat(wts, w, axis=1)
+        mask[:] = np.repeat(_mask(wts), w)
         self.q_weight = _next_weights(flags[:, -1], refs[:, k], busy[:, k])
         self.q_hist = seq[:, -HISTORY:].copy()
         self.q_busy = bseq[:, -HISTORY:].copy()
@@ -280,16 +288,18 @@ class WindowQuality:
     # -- main entry ----------------------------------------------------------------------
     def update(
         self, start: int, x: NDArray[np.float64], nan: NDArray[np.bool_], e: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], list[QualityWindow]]:
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[QualityWindow]]:
         """Consume a chunk (leads x samples) starting at absolute sample ``start``.
 
-        Returns the per-sample lead weights for the combined detection feature (shape like
-        ``e``) and the windows completed in this chunk. One Python step per window, vectorised
-        within each window.
+        ``e`` is the absolute slope of the band-passed signal. Returns the per-sample lead
+        weights for the combined detection feature (shape like ``e``), the per-sample bit mask
+        of the leads in use, and the windows completed in this chunk. Whole windows are
+        processed vectorised; one Python step per partial window.
         """
         w = self.window
         n = x.shape[1]
         weights = np.empty_like(e)
+        mask = np.empty(n)
         done: list[QualityWindow] = []
         pos = 0
         while pos < n:
@@ -297,20 +307,22 @@ class WindowQuality:
             if self.q_n == 0 and self.q_nhist >= HISTORY and k > 0:
                 sl = slice(pos, pos + k * w)
                 done.extend(self._full_windows(start + pos, x[:, sl], nan[:, sl], e[:, sl],
-                                               weights[:, sl]))
+                                               weights[:, sl], mask[sl]))  # fmt: skip
                 pos += k * w
                 continue
             take = min(w - self.q_n, n - pos)
             sl = slice(pos, pos + take)
             if self.q_win == 0:
                 weights[:, sl] = self._weights_window0(e[:, sl])
+                mask[sl] = _mask(weights[:, sl])
             else:
                 weights[:, sl] = self.q_weight[:, None]
+                mask[sl] = _mask(self.q_weight[:, None])[0]
             self._accumulate(x[:, sl], nan[:, sl], e[:, sl])
             pos += take
             if self.q_n == w:
                 done.append(self._close(start + pos - w))
-        return weights, done
+        return weights, mask, done
 
     def finish(self, end: int) -> list[QualityWindow]:
         """Close the last, partial window at end of stream."""
