@@ -25,6 +25,7 @@ and NeuroKit2's ``ecg_clean`` + ``ecg_peaks`` with the same method. "ours" uses 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -34,7 +35,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -85,16 +86,16 @@ def load(data_dir: str, name: str, learning_s: float) -> Reference:
     if group == "ludb":
         ann = wfdb.rdann(path, "ii")
         lead = [s.lower() for s in rec.sig_name].index("ii")
-        beats = np.array([s for s, y in zip(ann.sample, ann.symbol) if y == "N"], dtype=np.int64)
+        beats = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y == "N"], dtype=np.int64)
         span = (int(ann.sample.min()), int(ann.sample.max()) + 1)
         return Reference(name, group, sig, fs, lead, beats, span, ())
     ann = wfdb.rdann(path, "atr")
     beats = np.array(
-        [s for s, y in zip(ann.sample, ann.symbol) if y in BEAT_SYMBOLS], dtype=np.int64
+        [s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEAT_SYMBOLS], dtype=np.int64
     )
     vf: list[tuple[int, int]] = []
     start = None
-    for s, y in zip(ann.sample, ann.symbol):
+    for s, y in zip(ann.sample, ann.symbol, strict=True):
         if y == "[":
             start = int(s)
         elif y == "]" and start is not None:
@@ -134,17 +135,15 @@ def run_nk(method: str) -> Callable[[np.ndarray, float], np.ndarray]:
     return run
 
 
-@lru_cache(maxsize=None)
+@cache
 def warm_up(det: str) -> None:
     """Import a detector's modules and run it once, so the timing excludes import costs."""
     x = np.sin(np.linspace(0, 60 * np.pi, 10_000))
     fn = {"ours": run_ours, "ours-1lead": run_ours, "xqrs": run_xqrs}.get(det)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
+        with contextlib.suppress(Exception):  # only a warm-up
             (fn or run_nk(det.removeprefix("nk-")))(x, 360.0)
-        except Exception:  # noqa: S110 - only a warm-up
-            pass
 
 
 def detect(det: str, ref: Reference) -> tuple[np.ndarray, float, int]:
@@ -257,9 +256,7 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, dict[str, dict[str, fl
             s = rates(tot["tp"], tot["fn"], tot["fp"])
             s.update(tot)
             s["records"] = len(sel)
-            s["hr_mae_bpm"] = (
-                tot["hr_abs_err_sum"] / tot["hr_minutes"] if tot["hr_minutes"] else float("nan")
-            )
+            s["hr_mae_bpm"] = tot["hr_abs_err_sum"] / tot["hr_minutes"] if tot["hr_minutes"] else float("nan")
             s["msamples_per_s"] = tot["samples"] / max(tot["seconds"], 1e-9) / 1e6
             out[g][det] = s
     return out
@@ -302,12 +299,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", required=True, type=Path, help="folder of WFDB records")
     ap.add_argument("--records", nargs="*", help="record names (default: RECORDS or *.hea)")
     ap.add_argument("--json", type=Path, help="write per-record and summary results here")
-    ap.add_argument("--learning-period", type=float, default=300.0,
-                    help="seconds skipped at the start of long records (EC57: 300)")
-    ap.add_argument("--detectors", nargs="*", default=list(DETECTORS), choices=DETECTORS,
-                    help="detectors to run (default: all)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                    help="worker processes (each detector run is timed on one core)")
+    ap.add_argument(
+        "--learning-period",
+        type=float,
+        default=300.0,
+        help="seconds skipped at the start of long records (EC57: 300)",
+    )
+    ap.add_argument(
+        "--detectors",
+        nargs="*",
+        default=list(DETECTORS),
+        choices=DETECTORS,
+        help="detectors to run (default: all)",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (each detector run is timed on one core)",
+    )
     ap.add_argument("--per-record", action="store_true", help="also print per-record rows")
     args = ap.parse_args(argv)
 
@@ -334,8 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_record:
         for r in rows:
             s = rates(float(r["tp"]), float(r["fn"]), float(r["fp"]))  # type: ignore[arg-type]
-            print(f"{r['record']:>8} {r['detector']:<20} Se {s['se']:7.2f} +P {s['ppv']:7.2f} "
-                  f"FN {int(r['fn']):5d} FP {int(r['fp']):5d}")  # type: ignore[call-overload]
+            print(
+                f"{r['record']:>8} {r['detector']:<20} Se {s['se']:7.2f} +P {s['ppv']:7.2f} "
+                f"FN {int(r['fn']):5d} FP {int(r['fp']):5d}"
+            )  # type: ignore[call-overload]
     summary = summarise(rows)
     print_table(summary)
     if args.json:

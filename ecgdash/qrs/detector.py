@@ -122,9 +122,7 @@ class StreamingQRSDetector:
         out: dict[str, object] = {
             "fs": self.fs,
             "n_leads": self.n_leads,
-            "cfg": np.array(
-                [*cfg.band_hz, *(getattr(cfg, f.name) for f in fields(cfg)[1:])], dtype=float
-            ),
+            "cfg": np.array([*cfg.band_hz, *(getattr(cfg, f.name) for f in fields(cfg)[1:])], dtype=float),
         }
         for name in _SCALARS:
             out[name] = getattr(self, name)
@@ -152,7 +150,7 @@ class StreamingQRSDetector:
 
     # ---------------------------------------------------------------- public API
     def push(self, samples: ArrayLike) -> list[Beat]:
-        """Feed samples of shape (n, n_leads) (or (n,) for one lead); return newly confirmed beats."""
+        """Feed samples (n, n_leads), or (n,) for one lead; return the newly confirmed beats."""
         return self.process(samples).beats
 
     def flush(self) -> list[Beat]:
@@ -167,9 +165,7 @@ class StreamingQRSDetector:
         if x.ndim == 1 and self.n_leads == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.n_leads:
-            raise ValueError(
-                f"expected samples of shape (n, {self.n_leads}), got {np.shape(samples)}"
-            )
+            raise ValueError(f"expected samples of shape (n, {self.n_leads}), got {np.shape(samples)}")
         out = ChunkResult()
         if x.shape[0] == 0:
             return out
@@ -279,9 +275,9 @@ class StreamingQRSDetector:
         ix = np.clip(pos[:, None] + span, 0, None)
         loc = ix[np.arange(pos.size), self.gbuf[ix].argmax(axis=1)] + self.buf_start - d.delay
         loc = np.maximum(loc, 0)
-        rows = np.column_stack(
-            [pos + self.buf_start, self.fbuf[pos], slope, loc, self.mbuf[pos]]
-        ).astype(np.float64)
+        rows = np.column_stack([pos + self.buf_start, self.fbuf[pos], slope, loc, self.mbuf[pos]]).astype(
+            np.float64
+        )
         self.pend = np.concatenate([self.pend, rows])
 
     def _decide(self, final: bool) -> None:
@@ -406,9 +402,7 @@ class StreamingQRSDetector:
             self.buf_start += cut
 
 
-def detect_beats(
-    signal_: ArrayLike, fs: float, config: DetectorConfig | None = None
-) -> NDArray[np.int64]:
+def detect_beats(signal_: ArrayLike, fs: float, config: DetectorConfig | None = None) -> NDArray[np.int64]:
     """Offline R-peak sample indices for a whole recording (n,) or (n, n_leads) at ``fs`` Hz.
 
     Identical, by construction and by test, to streaming the same samples in any chunking.

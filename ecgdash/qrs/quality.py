@@ -221,7 +221,7 @@ class WindowQuality:
         X, E = x.reshape(L, k, w), e.reshape(L, k, w)
         nnan = nan.reshape(L, k, w).sum(axis=2)
         vmin, vmax = X.min(axis=2), X.max(axis=2)
-        cext = (X == vmin[:, :, None]).sum(axis=2) + (X == vmax[:, :, None]).sum(axis=2)
+        cext = (vmin[:, :, None] == X).sum(axis=2) + (vmax[:, :, None] == X).sum(axis=2)
         emax = E.max(axis=2)
         # history entries, sequentially: constant windows repeat the previous entry
         seq = np.concatenate([self.q_hist, emax], axis=1)
@@ -233,7 +233,7 @@ class WindowQuality:
         win_view = np.lib.stride_tricks.sliding_window_view(seq, HISTORY, axis=1)
         refs = np.median(win_view, axis=2)  # (L, k+1): ref before window j is refs[:, j]
         ref = refs[:, :k]
-        chi = (E > NOISE_LEVEL * ref[:, :, None]).sum(axis=2)
+        chi = (NOISE_LEVEL * ref[:, :, None] < E).sum(axis=2)
         bseq = np.concatenate([self.q_busy, chi / w], axis=1)
         if const.any():
             for j in np.flatnonzero(const.any(axis=0)):
@@ -258,9 +258,7 @@ class WindowQuality:
         sc = scores.tolist()
         return [QualityWindow(start + j * w, w, tuple(ft[j]), sc[j]) for j in range(k)]
 
-    def _accumulate(
-        self, x: NDArray[np.float64], nan: NDArray[np.bool_], e: NDArray[np.float64]
-    ) -> None:
+    def _accumulate(self, x: NDArray[np.float64], nan: NDArray[np.bool_], e: NDArray[np.float64]) -> None:
         """Add samples (shape (L, m)) that all fall in the current window."""
         m = x.shape[1]
         self.q_n += m
