@@ -45,9 +45,9 @@ def verify_store(
     res = VerifyResult()
     covered: dict[tuple[str, int], int] = defaultdict(int)  # distinct samples
     ends: dict[tuple[str, int], int] = {}
-    with conn.cursor(name="verify") as cur:
-        cur.execute(_CHUNKS, (list(expected), since))
-        for pid, rec_name, offset, sig, idx, samples, t, stored, fs, start in cur:
+    for patient in expected:  # one patient at a time bounds the memory a fetch takes
+        rows = conn.execute(_CHUNKS, ([patient], since)).fetchall()
+        for pid, rec_name, offset, sig, idx, samples, t, stored, fs, start in rows:
             rec = recordings[rec_name]
             got = np.asarray(samples, dtype=np.int16)
             n = got.size

@@ -8,6 +8,7 @@ or ``spark-submit spark_jobs/raw_writer.py`` (same settings from the environment
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class RawWriter:
     writer_dsn: str
     bootstrap: str
     dlq_topic: str
+    checkpoint: Path
     query_name: str = QUERY_NAME
     results: list[BatchResult] = field(default_factory=list)
     _conn: psycopg.Connection | None = None
@@ -62,6 +64,13 @@ class RawWriter:
             self._conn = psycopg.connect(self.writer_dsn)
         return self._conn
 
+    def query_id(self) -> str:
+        """Spark's id of this query, from the checkpoint (written before the first batch)."""
+        try:
+            return str(json.loads((self.checkpoint / "metadata").read_text())["id"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise RuntimeError(f"no query id in checkpoint {self.checkpoint}: {exc}") from exc
+
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         table = df.select("key", "value", "topic", "partition", "offset").toArrow()
         rows = sorted(table.to_pylist(), key=lambda r: (r["partition"], r["offset"]))
@@ -70,7 +79,7 @@ class RawWriter:
         # on replay (at least once on the topic), while the dead_letters table has them once.
         self.publish_dead(batch.dead)
         try:
-            result = write_batch(self.conn(), self.query_name, batch_id, batch)
+            result = write_batch(self.conn(), (self.query_id(), self.query_name), batch_id, batch)
         except Exception:
             if self._conn is not None:
                 self._conn.close()
@@ -138,7 +147,7 @@ def start_raw_writer(
         reader = reader.option("groupIdForLag", f"ecgdash.{QUERY_NAME}")
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
-    writer = RawWriter(writer_dsn, bootstrap, dlq_topic)
+    writer = RawWriter(writer_dsn, bootstrap, dlq_topic, checkpoint)
     stream = (
         reader.load().writeStream.queryName(QUERY_NAME).foreachBatch(writer)
         .option("checkpointLocation", str(checkpoint))

@@ -54,14 +54,14 @@ class BatchResult:
 
 
 _LEDGER_INSERT = """
-INSERT INTO writer_batches (query_name, batch_id, messages, chunks, samples,
+INSERT INTO writer_batches (query_id, batch_id, query_name, messages, chunks, samples,
                             duplicates_skipped, dead_lettered)
-VALUES (%s, %s, %s, 0, 0, 0, 0)
-ON CONFLICT (query_name, batch_id) DO NOTHING
+VALUES (%s, %s, %s, %s, 0, 0, 0, 0)
+ON CONFLICT (query_id, batch_id) DO NOTHING
 RETURNING batch_id"""
 _LEDGER_UPDATE = """
 UPDATE writer_batches SET chunks = %s, samples = %s, duplicates_skipped = %s, dead_lettered = %s
-WHERE query_name = %s AND batch_id = %s"""
+WHERE query_id = %s AND batch_id = %s"""
 _PATIENT_UPSERT = """
 INSERT INTO patients (patient_id, source_record, fs, start_time, source_offset, n_source_samples)
 VALUES (%s, %s, %s, %s, %s, %s)
@@ -91,7 +91,7 @@ INSERT INTO waveform (patient_id, signal_index, time, sample_index, samples)
 SELECT patient_id, signal_index, time, sample_index, samples FROM waveform_stage
 ON CONFLICT (patient_id, signal_index, time) DO NOTHING"""
 _DEAD_INSERT = """
-INSERT INTO dead_letters (query_name, batch_id, topic, kafka_partition, kafka_offset,
+INSERT INTO dead_letters (query_id, batch_id, topic, kafka_partition, kafka_offset,
                           patient_key, reason)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING"""
@@ -137,12 +137,18 @@ def _check_registered(
 
 
 def write_batch(
-    conn: psycopg.Connection, query_name: str, batch_id: int, batch: Batch
+    conn: psycopg.Connection, query: tuple[str, str], batch_id: int, batch: Batch
 ) -> BatchResult | None:
-    """Commit `batch` once; None when this batch id was already committed (a replay)."""
+    """Commit `batch` once; None when this batch id was already committed (a replay).
+
+    `query` is (query id, query name): the id is Spark's, stable across restarts from one
+    checkpoint, so (id, batch id) names a batch for good.
+    """
+    query_id, query_name = query
     try:
         with conn.transaction():
-            first = conn.execute(_LEDGER_INSERT, (query_name, batch_id, batch.messages)).fetchone()
+            first = conn.execute(_LEDGER_INSERT,
+                                 (query_id, batch_id, query_name, batch.messages)).fetchone()
             if first is None:
                 return None
             register(conn, batch.metas)
@@ -153,13 +159,13 @@ def write_batch(
             rows = sum(c.n_leads for c in good)
             with conn.cursor() as cur:
                 cur.executemany(_DEAD_INSERT, [
-                    (query_name, batch_id, d.topic, d.partition, d.offset, d.patient_key, d.reason)
+                    (query_id, batch_id, d.topic, d.partition, d.offset, d.patient_key, d.reason)
                     for d in dead
                 ])
             conn.execute(_LEDGER_UPDATE, (len(good), samples, rows - inserted, len(dead),
-                                          query_name, batch_id))
+                                          query_id, batch_id))
     except psycopg.Error as exc:
-        raise DatabaseError(f"batch {batch_id} of {query_name} not written: {exc}") from exc
+        raise DatabaseError(f"batch {batch_id} of {query_name} ({query_id}) not written: {exc}") from exc
     return BatchResult(len(good), samples, rows - inserted, dead)
 
 

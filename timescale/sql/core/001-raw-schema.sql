@@ -52,21 +52,24 @@ CREATE TABLE waveform (
 );
 
 -- Exactly-once ledger: a micro-batch's rows and its id commit in one transaction.
+-- Keyed by the Spark query id (kept in the checkpoint), not its name: a query started on a new
+-- checkpoint numbers its batches from 0 again.
 CREATE TABLE writer_batches (
-    query_name         text NOT NULL,
+    query_id           text NOT NULL,
     batch_id           bigint NOT NULL,
+    query_name         text NOT NULL,
     messages           integer NOT NULL,
     chunks             integer NOT NULL,
     samples            bigint NOT NULL,
     duplicates_skipped integer NOT NULL,
     dead_lettered      integer NOT NULL,
     committed_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
-    PRIMARY KEY (query_name, batch_id)
+    PRIMARY KEY (query_id, batch_id)
 );
 
 -- Messages the writer could not use, with the reason (also published to the dead-letter topic).
 CREATE TABLE dead_letters (
-    query_name  text NOT NULL,
+    query_id    text NOT NULL,
     batch_id    bigint NOT NULL,
     topic       text NOT NULL,
     kafka_partition integer NOT NULL,
