@@ -30,6 +30,7 @@ from ecgdash.qrs.state import decode_state, encode_state
 
 RR_HISTORY = 8
 QUALITY_RING = 16
+OFFLINE_BLOCK = 1 << 15  # samples per push in detect_beats
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,5 +412,8 @@ def detect_beats(signal_: ArrayLike, fs: float, config: DetectorConfig | None = 
     if x.ndim == 1:
         x = x[:, None]
     det = StreamingQRSDetector(fs, x.shape[1], config)
-    beats = det.push(x) + det.flush()
+    beats: list[Beat] = []
+    for pos in range(0, x.shape[0], OFFLINE_BLOCK):  # cache-sized blocks: same result, faster
+        beats += det.push(x[pos : pos + OFFLINE_BLOCK])
+    beats += det.flush()
     return np.array([b.index for b in beats], dtype=np.int64)
