@@ -103,7 +103,7 @@ def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
         spark, bootstrap=ep["bootstrap"], topic=s.topic, dlq_topic=s.dlq_topic,
         writer_dsn=ep["writer"], checkpoint=s.checkpoints() / "raw_writer",
         trigger_s=s.raw_trigger_s, source_format=s.kafka_format,
-        available_now=args.available_now,
+        available_now=args.available_now, max_offsets_per_trigger=s.max_offsets_per_trigger,
     )
 
     def _stop(signum: int, frame: Any) -> None:

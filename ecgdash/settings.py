@@ -37,6 +37,9 @@ class Settings(BaseSettings):
         "ecgkafka", description="Spark source: our Python source, or Spark's kafka connector"
     )
 
+    max_offsets_per_trigger: int | None = Field(
+        None, ge=1, description="cap on Kafka messages per micro-batch (default: all available)"
+    )
     spark_master: str = "local[2]"
     raw_trigger_s: float = Field(2.0, gt=0)
     checkpoint_dir: Path | None = Field(None, description="default: <home>/checkpoints")

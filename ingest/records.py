@@ -61,6 +61,9 @@ def _check_header(name: str, header: Any, folder: Path) -> None:
         raise RecordError(name, f"bad sampling frequency {header.fs!r}")
     if not header.n_sig or not header.sig_len:
         raise RecordError(name, "header declares no signals or no samples")
+    described = len(header.file_name or [])
+    if described != header.n_sig:
+        raise RecordError(name, f"header declares {header.n_sig} signals, describes {described}")
     per_file: dict[str, list[str]] = {}
     for fname, fmt in zip(header.file_name, header.fmt, strict=True):
         per_file.setdefault(fname, []).append(fmt)
