@@ -81,12 +81,14 @@ def high_watermarks(consumer: Any, tps: Sequence[Any], timeout_s: float = 30) ->
 
 class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def __init__(self, options: dict[str, str]) -> None:
+        # Spark hands options over case-insensitively (as lower-case keys)
+        options = {k.lower(): v for k, v in options.items()}
         self.bootstrap = options["kafka.bootstrap.servers"]
         self.topic = options["subscribe"]
-        self.starting = options.get("startingOffsets", "earliest")
-        max_rows = options.get("maxOffsetsPerTrigger")
+        self.starting = options.get("startingoffsets", "earliest")
+        max_rows = options.get("maxoffsetspertrigger")
         self.max_rows = int(max_rows) if max_rows else None
-        self.lag_group = options.get("groupIdForLag")
+        self.lag_group = options.get("groupidforlag")
         self._consumer: Any = None  # created lazily: readers are pickled
         self._cap: dict[str, int] | None = None  # availableNow: stop at these offsets
 
@@ -134,8 +136,11 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         begin = {p: int(o) for p, o in start.get(self.topic, {}).items()}
         for p in latest:  # partitions added since start begin at 0
             begin.setdefault(p, 0)
-        if isinstance(limit, ReadMaxRows):
-            return {self.topic: _limit(begin, latest, limit.max_rows)}
+        # Spark 4.3 hands Python sources ReadAllAvailable even when getDefaultReadLimit says
+        # otherwise, so the maxOffsetsPerTrigger option is applied here, as the kafka source does.
+        max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else self.max_rows
+        if max_rows:
+            return {self.topic: _limit(begin, latest, max_rows)}
         return {self.topic: {p: max(latest[p], begin[p]) for p in latest}}
 
     def partitions(self, start: dict, end: dict) -> Sequence[InputPartition]:
