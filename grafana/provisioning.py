@@ -53,7 +53,6 @@ def datasource_provisioning(cfg: GrafanaConfig) -> dict[str, object]:
                 "postgresVersion": 1500,
                 # a literal: Grafana interpolates $__env only as text, and this is a JSON bool
                 "timescaledb": cfg.timescaledb,
-                "timeInterval": "1s",
                 "maxOpenConns": 20,
                 "maxIdleConns": 20,
                 "maxIdleConnsAuto": True,

@@ -1,7 +1,8 @@
--- Pipeline health: per patient with samples in the range, the age of its newest sample at the
--- end of the range and how long that sample took from the bedside clock into the database
--- (ingested_at - signal time: the raw writer's lag behind the live stream). Newest chunk by the
--- primary key, one index probe per patient.
+-- Pipeline health: per patient whose newest chunk was stored within the range (this dashboard's
+-- range is processing time, like the ledger's), the age of its newest sample at the end of the
+-- range and how long that sample took from the bedside clock into the database (ingested_at -
+-- signal time: the raw writer's lag behind the live stream). Newest chunk by the primary key,
+-- one index probe per patient.
 SELECT p.patient_id AS "patient",
        extract(epoch FROM $__timeTo()::timestamptz - w.end_time)::float8 AS "newest sample age (s)",
        extract(epoch FROM w.ingested_at - w.end_time)::float8 AS "ingest delay (s)"
@@ -12,5 +13,5 @@ CROSS JOIN LATERAL (
     WHERE patient_id = p.patient_id AND signal_index = 0 AND time <= $__timeTo()::timestamptz
     ORDER BY time DESC LIMIT 1
 ) w
-WHERE w.end_time >= $__timeFrom()::timestamptz
+WHERE w.ingested_at >= $__timeFrom()::timestamptz
 ORDER BY 2 DESC
