@@ -1,0 +1,220 @@
+"""The heart-rate job: beats and signal quality per patient, state carried across micro-batches.
+
+A second query on the waveform topic, with its own checkpoint, trigger 60 s by default. Per
+patient, ``applyInPandasWithState`` restores the streaming QRS detector (``ecgdash.qrs``) from
+its serialised state, feeds the batch's chunks in signal order and keeps the new state, so a beat
+on a batch boundary is found once. Beats and 1-s quality windows are written with the batch's
+(query id, batch id) in one transaction, as the raw writer does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
+
+QUERY_NAME = "hr_job"
+MAX_GAP_S = 10.0  # a longer gap in a patient's stream restarts its detector
+OUTPUT_SCHEMA = (
+    "kind string, patient_id string, stream_index long, time_us long, rr_ms double, "
+    "hr_bpm double, leads string, quality double, length long, valid boolean, flags string"
+)
+STATE_SCHEMA = (
+    "detector binary, base_index long, next_index long, start_us long, fs double, leads string"
+)
+_FLAG_NAMES = ((1, "gap"), (2, "flat"), (4, "saturated"), (8, "noisy"))
+
+
+def _flags_text(flags: tuple[int, ...]) -> str:
+    """Problems of the window's best lead ('' when one lead is clean)."""
+    best = min(flags, key=lambda f: bin(f).count("1"), default=0)
+    return ",".join(name for bit, name in _FLAG_NAMES if best & bit)
+
+
+def detect_group(
+    key: tuple[Any, ...], batches: Iterator[pd.DataFrame], state: GroupState
+) -> Iterator[pd.DataFrame]:
+    """One patient's messages of this batch (in offset order) -> beats and quality rows."""
+    from ecgdash.codec import PatientMeta, decode
+    from ecgdash.errors import DecodeError
+    from ecgdash.qrs import StreamingQRSDetector
+
+    patient = str(key[0])
+    pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
+    det = None
+    base = nxt = start_us = 0
+    fs = 0.0
+    leads = ""
+    if state.exists:
+        blob, base, nxt, start_us, fs, leads = state.get
+        det = StreamingQRSDetector.from_bytes(bytes(blob))
+    out: list[tuple] = []
+    for value in pdf["value"]:
+        try:
+            msg = decode(patient.encode(), value)
+        except DecodeError:
+            continue  # the raw writer dead-letters it
+        if isinstance(msg, PatientMeta):
+            leads = ",".join(s.lead for s in msg.signals)
+            continue
+        n = msg.n_samples
+        restart = det is None or msg.start_us != start_us or msg.fs != fs
+        if not restart and msg.first_index > nxt + MAX_GAP_S * fs:
+            restart = True
+        if restart:
+            det = StreamingQRSDetector(msg.fs, msg.n_leads)
+            base = nxt = msg.first_index
+            start_us, fs = msg.start_us, msg.fs
+        assert det is not None
+        if msg.first_index + n <= nxt:
+            continue  # already seen (a duplicated message)
+        x = msg.samples.T.astype(np.float64)
+        if msg.first_index < nxt:
+            x = x[nxt - msg.first_index :]
+        elif msg.first_index > nxt:  # a short gap: the detector flags it
+            x = np.vstack([np.full((msg.first_index - nxt, msg.n_leads), np.nan), x])
+        res = det.process(x)
+        nxt = msg.first_index + n
+        names = leads.split(",") if leads else []
+        for b in res.beats:
+            idx = base + b.index
+            used = ",".join(names[i] if i < len(names) else str(i) for i in b.leads)
+            out.append(("beat", patient, idx, start_us + round(idx * 1e6 / fs), b.rr_ms, b.hr_bpm,
+                        used, b.quality, None, None, None))
+        for w in res.windows:
+            idx = base + w.start
+            out.append(("quality", patient, idx, start_us + round(idx * 1e6 / fs), None, None,
+                        None, w.quality, w.length, w.usable, _flags_text(w.flags)))
+    if det is not None:
+        state.update((det.to_bytes(), base, nxt, start_us, fs, leads))
+    yield pd.DataFrame(out, columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")])
+
+
+_BEAT_INSERT = """
+INSERT INTO beats (patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality)
+VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (patient_id, time) DO NOTHING"""
+_QUALITY_INSERT = """
+INSERT INTO signal_quality (patient_id, time, duration_s, valid, sqi, flags)
+VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (patient_id, time) DO NOTHING"""
+_LEDGER_INSERT = """
+INSERT INTO writer_batches (query_id, batch_id, query_name, messages, chunks, samples,
+                            duplicates_skipped, dead_lettered)
+VALUES (%s, %s, %s, %s, %s, 0, 0, 0) ON CONFLICT (query_id, batch_id) DO NOTHING
+RETURNING batch_id"""
+
+
+def write_hr_batch(
+    conn: psycopg.Connection, query: tuple[str, str], batch_id: int, rows: list[dict[str, Any]]
+) -> bool:
+    """Beats, quality windows and rollups of one batch, once; False if already committed."""
+    from timescale.store import us_to_datetime
+
+    beats = [r for r in rows if r["kind"] == "beat"]
+    windows = [r for r in rows if r["kind"] == "quality"]
+    fs_of: dict[str, float] = {}
+    with conn.transaction():
+        ledger = (query[0], batch_id, query[1], len(rows), len(beats))
+        if conn.execute(_LEDGER_INSERT, ledger).fetchone() is None:
+            return False
+        if windows:
+            fs_rows = conn.execute(
+                "SELECT patient_id, fs FROM patients WHERE patient_id = ANY(%s)",
+                (sorted({w["patient_id"] for w in windows}),),
+            ).fetchall()
+            fs_of = {p: float(f) for p, f in fs_rows}
+        with conn.cursor() as cur:
+            cur.executemany(_BEAT_INSERT, [
+                (b["patient_id"], us_to_datetime(b["time_us"]), b["stream_index"],
+                 _num(b["rr_ms"]), _num(b["hr_bpm"]), b["leads"], b["quality"]) for b in beats
+            ])
+            cur.executemany(_QUALITY_INSERT, [
+                (w["patient_id"], us_to_datetime(w["time_us"]),
+                 w["length"] / fs_of.get(w["patient_id"], 360.0), bool(w["valid"]),
+                 w["quality"], w["flags"] or "") for w in windows
+            ])
+        if rows:
+            times = [us_to_datetime(r["time_us"]) for r in rows]
+            conn.execute("SELECT refresh_hr_rollups(%s, %s, %s)",
+                         (sorted({r["patient_id"] for r in rows}), min(times), max(times)))
+    return True
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+
+
+@dataclass
+class HrWriter:
+    writer_dsn: str
+    checkpoint: Path
+    _conn: psycopg.Connection | None = None
+
+    def __call__(self, df: DataFrame, batch_id: int) -> None:
+        rows = df.toArrow().to_pylist()
+        qid = str(json.loads((self.checkpoint / "metadata").read_text())["id"])
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.writer_dsn)
+        try:
+            write_hr_batch(self._conn, (qid, QUERY_NAME), batch_id, rows)
+        except Exception:
+            self._conn.close()
+            self._conn = None
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def start_hr_job(
+    spark: SparkSession,
+    *,
+    bootstrap: str,
+    topic: str,
+    writer_dsn: str,
+    checkpoint: Path,
+    trigger_s: float = 60.0,
+    source_format: str = "ecgkafka",
+    available_now: bool = False,
+    max_offsets_per_trigger: int | None = None,
+    starting_offsets: str = "earliest",
+) -> tuple[StreamingQuery, HrWriter]:
+    """Start the heart-rate query (trigger `trigger_s`, 5 s or more recommended)."""
+    reader = (
+        spark.readStream.format(source_format)
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", starting_offsets)
+    )
+    if source_format == "ecgkafka":
+        reader = reader.option("groupIdForLag", f"ecgdash.{QUERY_NAME}")
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    beats = (
+        reader.load()
+        .where(F.col("key").isNotNull())
+        .select(F.col("key").cast("string").alias("patient"), "value", "partition", "offset")
+        .groupBy("patient")
+        .applyInPandasWithState(detect_group, OUTPUT_SCHEMA, STATE_SCHEMA, "append",
+                                GroupStateTimeout.NoTimeout)
+    )
+    writer = HrWriter(writer_dsn, checkpoint)
+    stream = (
+        beats.writeStream.queryName(QUERY_NAME).foreachBatch(writer)
+        .option("checkpointLocation", str(checkpoint)).outputMode("append")
+    )
+    stream = (
+        stream.trigger(availableNow=True) if available_now
+        else stream.trigger(processingTime=f"{trigger_s} seconds")
+    )
+    return stream.start(), writer
