@@ -18,10 +18,10 @@ Target: 100 patients x 360 Hz x 2 leads in real time = 72,000 samples/s sustaine
 producer and by the writer end to end; the headroom factor is measured rate / 72,000.
 
 The embedded TimescaleDB is much slower than native PostgreSQL, so its default sizes are smaller
-(30 s of signal per patient and 10 write_batch batches instead of 120 s and 30); --seconds and
+(60 s of signal per patient and 15 write_batch batches instead of 120 s and 30); --seconds and
 --write-batches override both modes.
 
-    python bench/raw_path.py                       # both modes, ~3-4 min
+    python bench/raw_path.py                       # both modes, ~2-3 min
     python bench/raw_path.py --db postgres --patients 200 --seconds 300
 """
 
@@ -60,8 +60,8 @@ from timescale.store import Batch, DeadLetter, write_batch  # noqa: E402
 MITDB = ROOT / "tests" / "data" / "mitdb"
 TARGET_PATIENTS = 100
 TARGET_SAMPLES_PER_S = TARGET_PATIENTS * 360 * 2  # 72,000
-DEFAULT_SECONDS = {"postgres": 120, "timescale": 30}
-DEFAULT_WRITE_BATCHES = {"postgres": 30, "timescale": 10}
+DEFAULT_SECONDS = {"postgres": 120, "timescale": 60}
+DEFAULT_WRITE_BATCHES = {"postgres": 30, "timescale": 15}
 
 
 @dataclass(frozen=True)
@@ -368,7 +368,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Default sizes: postgres 120 s of signal and 30 write_batch batches, timescale "
-               "(embedded, slow) 30 s and 10 batches.",
+               "(embedded, slow) 60 s and 15 batches.",
     )
     parser.add_argument("--db", nargs="+", choices=("postgres", "timescale"),
                         default=["postgres", "timescale"], help="database modes to measure")
@@ -376,9 +376,9 @@ def main() -> None:
                         help="patients in the topic and per write_batch batch (default 100)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="seconds of signal per patient pre-loaded for the writer "
-                             "(default 120 postgres, 30 timescale)")
+                             "(default 120 postgres, 60 timescale)")
     parser.add_argument("--write-batches", type=int, default=None,
-                        help="write_batch batches to time (default 30 postgres, 10 timescale)")
+                        help="write_batch batches to time (default 30 postgres, 15 timescale)")
     parser.add_argument("--batch-seconds", type=int, default=2,
                         help="seconds of signal per write_batch batch (the 2 s trigger)")
     parser.add_argument("--max-offsets-per-trigger", type=int, default=None,
