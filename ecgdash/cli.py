@@ -94,17 +94,29 @@ def cmd_ingest(args: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
-    from spark_jobs.raw_writer import start_raw_writer
     from spark_jobs.session import make_spark
 
     ep = _endpoints(s)
-    spark = make_spark(s.spark_master, "ecgdash-raw-writer")
-    query, writer = start_raw_writer(
-        spark, bootstrap=ep["bootstrap"], topic=s.topic, dlq_topic=s.dlq_topic,
-        writer_dsn=ep["writer"], checkpoint=s.checkpoints() / "raw_writer",
-        trigger_s=s.raw_trigger_s, source_format=s.kafka_format,
-        available_now=args.available_now, max_offsets_per_trigger=s.max_offsets_per_trigger,
-    )
+    spark = make_spark(s.spark_master, f"ecgdash-{args.job}")
+    common = {
+        "bootstrap": ep["bootstrap"], "topic": s.topic, "writer_dsn": ep["writer"],
+        "source_format": s.kafka_format, "available_now": args.available_now,
+        "max_offsets_per_trigger": s.max_offsets_per_trigger,
+    }
+    query: Any
+    if args.job == "raw-writer":
+        from spark_jobs.raw_writer import start_raw_writer
+
+        query, writer = start_raw_writer(
+            spark, dlq_topic=s.dlq_topic, checkpoint=s.checkpoints() / "raw_writer",
+            trigger_s=s.raw_trigger_s, **common,
+        )
+    else:
+        from spark_jobs.hr_job import start_hr_job
+
+        query, writer = start_hr_job(
+            spark, checkpoint=s.checkpoints() / "hr_job", trigger_s=s.hr_trigger_s, **common
+        )
 
     def _stop(signum: int, frame: Any) -> None:
         query.stop()
@@ -167,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.set_defaults(func=cmd_ingest)
 
     sp = sub.add_parser("spark", help="run a Spark streaming job")
-    sp.add_argument("job", choices=["raw-writer"])
+    sp.add_argument("job", choices=["raw-writer", "hr-job"])
     sp.add_argument("--available-now", action="store_true",
                     help="process what the topic holds now, then stop")
     sp.set_defaults(func=cmd_spark)
