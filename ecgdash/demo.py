@@ -175,7 +175,7 @@ def reference_hr(records_dir: Path, record: str, start: int, n: int) -> float | 
     if idx.size < 2:
         return None
     fs = float(ann.fs or 360.0)
-    return round(60.0 * (idx.size - 1) / ((idx[-1] - idx[0]) / fs), 1)
+    return round(float(60.0 * (idx.size - 1) / ((idx[-1] - idx[0]) / fs)), 1)
 
 
 def heart_rates(conn: psycopg.Connection, streams: list, records_dir: Path) -> dict[str, dict]:
