@@ -56,7 +56,7 @@ def run_ingest(
     """
     good: list[Recording] = []
     errors: list[RecordError] = []
-    for name, rec in load_records(source, records):
+    for _name, rec in load_records(source, records):
         if isinstance(rec, RecordError):
             errors.append(rec)
             print(f"error: {rec} (skipped)", file=sys.stderr)

@@ -6,8 +6,9 @@ Its rows have the schema of Spark's built-in ``kafka`` source, so a job can swit
 used for reading (``assign`` + ``seek``), only to publish progress for lag monitoring.
 
 Options: ``kafka.bootstrap.servers``, ``subscribe`` (one topic), ``startingOffsets``
-(earliest | latest | JSON ``{"topic": {"0": offset}}``), ``maxOffsetsPerTrigger``, ``groupIdForLag`` (optional; commits processed
-offsets under that group id so lag is visible to Kafka tools).
+(earliest | latest | JSON ``{"topic": {"0": offset}}``), ``maxOffsetsPerTrigger``,
+``groupIdForLag`` (optional; commits processed offsets under that group id so lag is visible
+to Kafka tools).
 
 Broker quirk handled (Tansu): ListOffsets(LATEST) may return less than the high watermark, so the
 latest offset is taken from a Fetch response's high watermark, which is right on real Kafka too.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import subprocess
 import time
@@ -56,9 +57,7 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], timeout_s: float = 30)
             for name, n in topics.items() if name not in existing
         ]
         if new:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         admin.close()
