@@ -253,6 +253,9 @@ def bench_writer(spark, db: Db, bootstrap: str, topic: str, tmp: Path, expected:
         "first_batch_s": round(durs[0], 3) if durs else None,
         "batch_s_median": round(sorted(durs)[len(durs) // 2], 3) if durs else None,
         "max_offsets_per_trigger": max_offsets,
+        # where the query's time went, summed over batches (addBatch = Kafka read + foreachBatch)
+        "duration_ms_sum": {k: sum(p["durationMs"].get(k, 0) for p in batches)
+                            for k in sorted({k for p in batches for k in p["durationMs"]})},
     }
     if len(durs) > 1 and sum(durs[1:]) > 0:
         # samples per message are uniform (720) except the metadata messages of batch 0
