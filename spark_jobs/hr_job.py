@@ -163,7 +163,8 @@ class HrWriter:
         rows = df.toArrow().to_pylist()
         qid = str(json.loads((self.checkpoint / "metadata").read_text())["id"])
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.writer_dsn)
+            # no server-side prepared statements: the embedded TimescaleDB shares one session
+            self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
         try:
             write_hr_batch(self._conn, (qid, QUERY_NAME), batch_id, rows)
         except Exception:

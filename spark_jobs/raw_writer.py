@@ -61,7 +61,8 @@ class RawWriter:
 
     def conn(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.writer_dsn)
+            # no server-side prepared statements: the embedded TimescaleDB shares one session
+            self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
         return self._conn
 
     def query_id(self) -> str:
