@@ -13,7 +13,7 @@ WITH lead AS (
     FROM lead l
     JOIN waveform w ON w.patient_id = l.patient_id AND w.signal_index = l.signal_index
     CROSS JOIN LATERAL unnest(w.samples) WITH ORDINALITY AS o (v, i)
-    WHERE greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / {{points}})) < 5000
+    WHERE greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1))) < 5000
       AND w.time > $__timeFrom()::timestamptz - INTERVAL '2 seconds'
       AND w.time <= $__timeTo()::timestamptz
 ), extremes AS (
@@ -23,10 +23,10 @@ WITH lead AS (
     FROM lead l
     JOIN waveform w ON w.patient_id = l.patient_id AND w.signal_index = l.signal_index
     CROSS JOIN LATERAL (SELECT min(v) AS lo, max(v) AS hi FROM unnest(w.samples) AS v) m
-    WHERE greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / {{points}})) >= 5000
+    WHERE greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1))) >= 5000
       AND $__timeFilter(w.time)
 )
-SELECT date_bin(greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / {{points}}))
+SELECT date_bin(greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))
                 * INTERVAL '1 millisecond', t, TIMESTAMPTZ 'epoch') AS "time",
        lead AS metric,
        least(min((lo - baseline) / gain), min((hi - baseline) / gain)) AS "min mV",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -161,10 +162,20 @@ def detect(s: Stream) -> tuple[list[tuple], list[tuple]]:
     return beat_rows, quality_rows
 
 
-_BEAT = ("INSERT INTO beats (patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality) "
-         "VALUES (%s, %s, %s, %s, %s, %s, %s)")
-_QUALITY = ("INSERT INTO signal_quality (patient_id, time, duration_s, valid, sqi, flags) "
-            "VALUES (%s, %s, %s, %s, %s, %s)")
+# COPY, not executemany: psycopg pipelines executemany, which the embedded server handles badly
+_BEAT = ("COPY beats (patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality) "
+         "FROM STDIN (FORMAT BINARY)")
+_BEAT_TYPES = ["text", "timestamptz", "int8", "float4", "float4", "text", "float4"]
+_QUALITY = ("COPY signal_quality (patient_id, time, duration_s, valid, sqi, flags) "
+            "FROM STDIN (FORMAT BINARY)")
+_QUALITY_TYPES = ["text", "timestamptz", "float4", "bool", "float4", "text"]
+
+
+def _copy(cur: psycopg.Cursor, sql: str, types: list[str], rows: list[tuple]) -> None:
+    with cur.copy(sql) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
 
 
 @pytest.fixture(scope="session")
@@ -177,8 +188,8 @@ def load_all(dsn: str, detections: dict[str, tuple[list[tuple], list[tuple]]]) -
         load_waveform(conn)
         with conn.transaction(), conn.cursor() as cur:
             for beats, quality in detections.values():
-                cur.executemany(_BEAT, beats)
-                cur.executemany(_QUALITY, quality)
+                _copy(cur, _BEAT, _BEAT_TYPES, beats)
+                _copy(cur, _QUALITY, _QUALITY_TYPES, quality)
             cur.execute("SELECT refresh_hr_rollups(%s, %s, %s)",
                         ([s.patient for s in STREAMS], T0, T0 + timedelta(seconds=SECONDS)))
 
@@ -192,7 +203,8 @@ def pg_db(tmp_path_factory: pytest.TempPathFactory, detections) -> Iterator[Db]:
     from ecgdash.stack.postgres import init_cluster, start_postgres
     from ecgdash.stack.procs import free_port, stop_pid
 
-    base = tmp_path_factory.mktemp("pg")
+    # not tmp_path_factory: concurrent pytest sessions rotate /tmp/pytest-of-<user> away
+    base = Path(tempfile.mkdtemp(prefix="ecgdash-grafana-pg-"))
     port = free_port()
     init_cluster(base / "data", "admin-pw")
     proc = start_postgres(base / "data", port, base / "pg.log")
@@ -212,7 +224,7 @@ def ts_db(tmp_path_factory: pytest.TempPathFactory, detections) -> Iterator[Db]:
     from ecgdash.stack.pglite import IN_MEMORY, start_pglite, stop_process
     from ecgdash.stack.procs import free_port
 
-    base = tmp_path_factory.mktemp("pglite")
+    base = Path(tempfile.mkdtemp(prefix="ecgdash-grafana-pglite-"))
     port = free_port()
     proc = start_pglite(IN_MEMORY, port, base / "pglite.log")
     try:
@@ -224,6 +236,7 @@ def ts_db(tmp_path_factory: pytest.TempPathFactory, detections) -> Iterator[Db]:
         yield Db("timescale", admin, _reader(f"127.0.0.1:{port}", "?sslmode=disable"))
     finally:
         stop_process(proc)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=["postgres", "timescale"])

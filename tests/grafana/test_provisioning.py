@@ -1,0 +1,98 @@
+"""Generated provisioning: committed files equal a fresh build, and hold what Grafana requires."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from grafana.config import GrafanaConfig
+from grafana.provisioning import DASHBOARDS, PROVISIONING_DIR, render, stale_files
+
+CFG = GrafanaConfig()
+ENV_NAMES = {"ECG_DB_HOST", "ECG_DB_PORT", "ECG_DB_NAME", "ECG_DB_READER_USER",
+             "ECG_DB_READER_PASSWORD"}
+
+
+def load(rel: str) -> dict:
+    return yaml.safe_load((PROVISIONING_DIR / rel).read_text())
+
+
+def test_committed_files_match_a_fresh_build() -> None:
+    assert stale_files(PROVISIONING_DIR, CFG) == [], "run `ecgdash grafana build` and commit"
+    generated = {p.relative_to(PROVISIONING_DIR).as_posix()
+                 for p in PROVISIONING_DIR.rglob("*") if p.is_file()}
+    assert generated == set(render(CFG)), "stray files in grafana/provisioning"
+
+
+def test_datasource() -> None:
+    doc = load("datasources/ecgdash.yaml")
+    assert doc["apiVersion"] == 1
+    (ds,) = doc["datasources"]
+    assert ds["type"] == "grafana-postgresql-datasource" and ds["uid"] == CFG.datasource_uid
+    assert ds["access"] == "proxy" and ds["name"] and ds["editable"] is False
+    assert ds["jsonData"]["timescaledb"] is True and ds["jsonData"]["sslmode"] != "disable"
+    text = (PROVISIONING_DIR / "datasources/ecgdash.yaml").read_text()
+    assert set(re.findall(r"\$__env\{(\w+)\}", text)) == ENV_NAMES
+    assert ds["secureJsonData"]["password"] == "$__env{ECG_DB_READER_PASSWORD}"
+    assert "password" not in ds.get("jsonData", {})
+
+
+def test_postgres_mode_datasource() -> None:
+    files = render(GrafanaConfig(timescaledb=False))
+    assert yaml.safe_load(files["datasources/ecgdash.yaml"])["datasources"][0]["jsonData"][
+        "timescaledb"] is False
+
+
+def test_dashboard_provider_and_json() -> None:
+    doc = load("dashboards/ecgdash.yaml")
+    assert doc["apiVersion"] == 1
+    (p,) = doc["providers"]
+    assert p["type"] == "file" and p["options"]["path"] and p["folder"] == CFG.folder_title
+    uids = set()
+    for name in DASHBOARDS:
+        d = json.loads((PROVISIONING_DIR / f"dashboards/json/{name}.json").read_text())
+        assert d["uid"] and d["title"] and "id" not in d
+        uids.add(d["uid"])
+        for panel in d["panels"]:
+            for t in panel.get("targets", []):
+                assert t["datasource"]["uid"] == CFG.datasource_uid and t["rawSql"].strip()
+                assert "{{" not in t["rawSql"], "unfilled build-time constant"
+    assert len(uids) == len(DASHBOARDS)
+
+
+def test_wall_layout() -> None:
+    d = json.loads((PROVISIONING_DIR / "dashboards/json/wall.json").read_text())
+    assert d["refresh"] == "5s"
+    (var,) = d["templating"]["list"]
+    assert var["name"] == "patient" and var["multi"] and var["includeAll"]
+    rows = [p for p in d["panels"] if p["type"] == "row"]
+    assert len(rows) == 1 and rows[0]["repeat"] == "patient"
+    tiles = [p for p in d["panels"] if p["type"] != "row"]
+    assert {p["type"] for p in tiles} == {"timeseries", "stat"} and len(tiles) == 4
+    assert all(p["gridPos"]["y"] == 1 for p in tiles)
+    assert sum(p["gridPos"]["w"] for p in tiles) == 24
+
+
+def test_alerting() -> None:
+    doc = load("alerting/ecgdash.yaml")
+    assert doc["apiVersion"] == 1
+    (group,) = doc["groups"]
+    assert group["orgId"] == 1 and group["name"] and group["folder"] and group["interval"]
+    titles = {r["title"] for r in group["rules"]}
+    assert titles == {"Tachycardia", "Bradycardia", "Asystole", "Signal loss", "Noisy signal"}
+    for r in group["rules"]:
+        assert r["uid"] and r["condition"] in {d["refId"] for d in r["data"]}
+        assert r["noDataState"] in {"OK", "NoData", "Alerting"}
+        assert r["execErrState"] in {"OK", "Error", "Alerting"}
+        assert re.fullmatch(r"\d+[smh]", r["for"])
+        assert "patient_id" in r["annotations"]["summary"]
+        query, cond = r["data"]
+        assert query["datasourceUid"] == CFG.datasource_uid and query["model"]["format"] == "table"
+        assert query["relativeTimeRange"]["from"] > 0
+        assert cond["datasourceUid"] == "__expr__" and cond["model"]["expression"] == "A"
+    (cp,) = doc["contactPoints"]
+    (policy,) = doc["policies"]
+    assert policy["receiver"] == cp["name"] and "patient_id" in policy["group_by"]
+    assert cp["receivers"][0]["uid"] and cp["receivers"][0]["type"]
