@@ -96,3 +96,17 @@ def test_alerting() -> None:
     (policy,) = doc["policies"]
     assert policy["receiver"] == cp["name"] and "patient_id" in policy["group_by"]
     assert cp["receivers"][0]["uid"] and cp["receivers"][0]["type"]
+
+
+def test_cli_build_writes_the_committed_files(tmp_path) -> None:
+    import argparse
+
+    from grafana.cli import add_parser
+
+    parser = argparse.ArgumentParser(prog="ecgdash")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["grafana", "build", "--out", str(tmp_path)])
+    assert args.func(args, None) == 0
+    assert stale_files(tmp_path, CFG) == []
+    args = parser.parse_args(["grafana", "provision", "--url", "http://127.0.0.1:3000"])
+    assert args.url == "http://127.0.0.1:3000" and callable(args.func)
