@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="process what the topic holds now, then stop")
     sp.set_defaults(func=cmd_spark)
 
+    from grafana.cli import add_parser as add_grafana_parser
+
+    add_grafana_parser(sub)
+
     de = sub.add_parser("demo", help="start everything, replay, store, verify, print a summary")
     de.add_argument("--patients", type=int, default=8)
     de.add_argument("--minutes", type=float, default=5.0, help="minutes of signal per patient")
