@@ -7,6 +7,6 @@ FROM patients p
 CROSS JOIN LATERAL (
     SELECT time + cardinality(samples) * INTERVAL '1 second' / p.fs AS end_time FROM waveform
     WHERE patient_id = p.patient_id AND signal_index = 0 AND time <= $__timeTo()::timestamptz
-    ORDER BY time DESC LIMIT 1
+    ORDER BY waveform.time DESC LIMIT 1
 ) w
 WHERE w.end_time >= $__timeFrom()::timestamptz

@@ -11,7 +11,7 @@ CROSS JOIN LATERAL (
     SELECT time + cardinality(samples) * INTERVAL '1 second' / p.fs AS end_time, ingested_at
     FROM waveform
     WHERE patient_id = p.patient_id AND signal_index = 0 AND time <= $__timeTo()::timestamptz
-    ORDER BY time DESC LIMIT 1
+    ORDER BY waveform.time DESC LIMIT 1
 ) w
 WHERE w.ingested_at >= $__timeFrom()::timestamptz
 ORDER BY 2 DESC
