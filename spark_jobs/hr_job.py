@@ -100,12 +100,24 @@ def detect_group(
     yield pd.DataFrame(out, columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")])
 
 
-_BEAT_INSERT = """
+# staged by COPY and merged: executemany of thousands of rows stalls the embedded server's
+# pipeline handling, and COPY is the faster path everywhere
+_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS hr_stage (
+    kind text, patient_id text, time timestamptz, sample_index bigint, rr_ms real, hr_bpm real,
+    leads text, quality real, duration_s real, valid boolean, flags text) ON COMMIT DELETE ROWS"""
+_STAGE_COPY = (
+    "COPY hr_stage (kind, patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality, "
+    "duration_s, valid, flags) FROM STDIN (FORMAT BINARY)"
+)
+_MERGE_BEATS = """
 INSERT INTO beats (patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality)
-VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (patient_id, time) DO NOTHING"""
-_QUALITY_INSERT = """
+SELECT patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality FROM hr_stage
+WHERE kind = 'beat' ON CONFLICT (patient_id, time) DO NOTHING"""
+_MERGE_QUALITY = """
 INSERT INTO signal_quality (patient_id, time, duration_s, valid, sqi, flags)
-VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (patient_id, time) DO NOTHING"""
+SELECT s.patient_id, s.time, s.duration_s, s.valid, s.quality, s.flags FROM hr_stage s
+WHERE s.kind = 'quality' ON CONFLICT (patient_id, time) DO NOTHING"""
 _LEDGER_INSERT = """
 INSERT INTO writer_batches (query_id, batch_id, query_name, messages, chunks, samples,
                             duplicates_skipped, dead_lettered)
@@ -120,28 +132,33 @@ def write_hr_batch(
     from timescale.store import us_to_datetime
 
     beats = [r for r in rows if r["kind"] == "beat"]
-    windows = [r for r in rows if r["kind"] == "quality"]
-    fs_of: dict[str, float] = {}
     with conn.transaction():
         ledger = (query[0], batch_id, query[1], len(rows), len(beats))
         if conn.execute(_LEDGER_INSERT, ledger).fetchone() is None:
             return False
-        if windows:
+        fs_of: dict[str, float] = {}
+        if rows:
             fs_rows = conn.execute(
                 "SELECT patient_id, fs FROM patients WHERE patient_id = ANY(%s)",
-                (sorted({w["patient_id"] for w in windows}),),
+                (sorted({r["patient_id"] for r in rows}),),
             ).fetchall()
             fs_of = {p: float(f) for p, f in fs_rows}
-        with conn.cursor() as cur:
-            cur.executemany(_BEAT_INSERT, [
-                (b["patient_id"], us_to_datetime(b["time_us"]), b["stream_index"],
-                 _num(b["rr_ms"]), _num(b["hr_bpm"]), b["leads"], b["quality"]) for b in beats
-            ])
-            cur.executemany(_QUALITY_INSERT, [
-                (w["patient_id"], us_to_datetime(w["time_us"]),
-                 w["length"] / fs_of.get(w["patient_id"], 360.0), bool(w["valid"]),
-                 w["quality"], w["flags"] or "") for w in windows
-            ])
+            conn.execute(_STAGE)
+            with conn.cursor() as cur:
+                with cur.copy(_STAGE_COPY) as copy:
+                    copy.set_types(["text", "text", "timestamptz", "int8", "float4", "float4",
+                                    "text", "float4", "float4", "bool", "text"])
+                    for r in rows:
+                        dur = (r["length"] / fs_of.get(r["patient_id"], 360.0)
+                               if r["kind"] == "quality" else None)
+                        copy.write_row((
+                            r["kind"], r["patient_id"], us_to_datetime(r["time_us"]),
+                            r["stream_index"], _num(r["rr_ms"]), _num(r["hr_bpm"]), r["leads"],
+                            _num(r["quality"]), dur,
+                            None if r["valid"] is None else bool(r["valid"]), r["flags"],
+                        ))
+                cur.execute(_MERGE_BEATS)
+                cur.execute(_MERGE_QUALITY)
         if rows:
             times = [us_to_datetime(r["time_us"]) for r in rows]
             conn.execute("SELECT refresh_hr_rollups(%s, %s, %s)",
