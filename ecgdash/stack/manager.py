@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import psycopg
 
 from ecgdash.errors import StackError
 from ecgdash.stack.broker import ensure_topics, start_broker
-from ecgdash.stack.procs import LOCALHOST, free_port, pid_alive, port_open, stop_pid
+from ecgdash.stack.procs import LOCALHOST, free_port, pid_alive, port_open, spawn, stop_pid
 
 LOCAL_MODES = ("timescale", "postgres")
 
@@ -122,8 +123,14 @@ def stack_up(home: Path, mode: str, topics: dict[str, int]) -> StackInfo:
         pids=pids,
         ports=ports,
     )
-    _write_private(home / "stack.json", asdict(info))
     wait_db(info.admin_dsn)
+    if mode == "timescale" and not (pids.get("jobs") and pid_alive(pids["jobs"])):
+        # the embedded TimescaleDB has no background scheduler: run its policies from here
+        pids["jobs"] = spawn(
+            [sys.executable, "-m", "timescale.jobs"], logs / "jobs.log",
+            env={"ECG_JOBS_DSN": info.admin_dsn},
+        ).pid
+    _write_private(home / "stack.json", asdict(info))
     ensure_topics(bootstrap, topics)
     return info
 
@@ -134,7 +141,8 @@ def stack_down(home: Path) -> list[str]:
     if info is None:
         return []
     stopped = []
-    for name in ("db", "broker"):  # the database first: it flushes while the broker is idle
+    # the job runner first, then the database (it flushes while the broker is idle)
+    for name in ("jobs", "db", "broker"):
         pid = info.pids.get(name)
         if pid and pid_alive(pid):
             stop_pid(pid, timeout_s=60)
@@ -154,4 +162,5 @@ def stack_status(home: Path) -> dict[str, object]:
         "db_port": info.ports.get("db"),
         "broker": bool(info.pids.get("broker") and pid_alive(info.pids["broker"])),
         "db": bool(info.pids.get("db") and pid_alive(info.pids["db"])),
+        "jobs": bool(info.pids.get("jobs") and pid_alive(info.pids["jobs"])),
     }
