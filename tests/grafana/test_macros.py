@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import T0
 
-from grafana.macros import (MacroError, QueryContext, Variable, expand, format_interval,
-                            round_interval_ms)
+from grafana.macros import MacroError, QueryContext, Variable, expand, format_interval, round_interval_ms
 
 FROM = datetime(2017, 4, 21, 5, 1, 17, tzinfo=UTC)
 TO = datetime(2017, 4, 21, 5, 6, 17, tzinfo=UTC)
