@@ -45,11 +45,8 @@ def cmd_provision(args: argparse.Namespace) -> int:
     from grafana.provision import DbConnection, provision
 
     token = os.environ.get("ECG_GRAFANA_TOKEN")
-    credential: str | tuple[str, str]
-    if token:
-        credential = token
-    else:
-        credential = (_env("ECG_GRAFANA_USER", "admin"), _env("ECG_GRAFANA_PASSWORD"))
+    credential: str | tuple[str, str] = token or (
+        _env("ECG_GRAFANA_USER", "admin"), _env("ECG_GRAFANA_PASSWORD"))
     db = DbConnection(
         host=_env("ECG_DB_HOST"), port=int(_env("ECG_DB_PORT", "5432")),
         name=_env("ECG_DB_NAME", "postgres"), user=_env("ECG_DB_READER_USER", "ecg_reader"),
