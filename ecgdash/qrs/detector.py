@@ -254,7 +254,9 @@ class StreamingQRSDetector:
     def _find_candidates(self, final: bool) -> None:
         """Local maxima of the feature in [frontier, n_seen - half) (all of it when final)."""
         d = self._d
-        stop = self.n_seen if final else self.n_seen - d.half
+        # at the end of the stream a peak must be confirmed by a following sample: a feature still
+        # rising at the last sample is a QRS cut off (or a step), not a beat
+        stop = self.n_seen - 1 if final else self.n_seen - d.half
         if stop <= self.frontier:
             return
         lo = max(self.buf_start, self.frontier - d.half)
@@ -309,6 +311,9 @@ class StreamingQRSDetector:
             if gap < d.refractory:
                 continue
             twave = gap < d.twave and s < 0.5 * self.last_slope
+            if v >= thr1 and not twave and self._interposed(rows, i, c, v, last_c, thr1, spk):
+                npk = 0.125 * v + 0.875 * npk
+                continue
             if v >= thr1 and not twave:
                 spk = 0.125 * v + 0.875 * spk
                 accepted.append([loc, c, 0.0, mask])
@@ -342,6 +347,31 @@ class StreamingQRSDetector:
         self.spk, self.npk, self.last_c = spk, npk, last_c
         if accepted:
             self.ready = np.concatenate([self.ready, np.array(accepted)])
+
+    def _interposed(self, rows: list[list[float]], i: int, c: int, v: float, last_c: int,
+                    thr1: float, spk: float) -> bool:
+        """A weak, premature candidate that merely splits a regular RR interval is noise.
+
+        True when ``v`` is well below the QRS level, the candidate comes early
+        (``gap < premature`` x median RR), and a larger candidate above the threshold follows
+        within the look-ahead so that it lands on the regular rhythm (``interposed`` x median
+        RR after the last beat). A premature beat is followed by a (compensatory) pause, not by a
+        beat on time.
+        """
+        cfg = self.config
+        if last_c < 0 or self.n_rr < RR_HISTORY or v >= cfg.weak_frac * spk:
+            return False
+        rr = self._rr_median()
+        gap = c - last_c
+        if gap >= cfg.premature * rr:
+            return False
+        end = min(c + self._d.lookahead, last_c + cfg.interposed * rr)
+        for c2, v2, *_ in rows[i:]:
+            if c2 > end:
+                break
+            if v2 >= thr1 and v2 > v and c2 - c >= self._d.refractory:
+                return True
+        return False
 
     def _rr_median(self) -> float:
         if self.n_rr == 0:

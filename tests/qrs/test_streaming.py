@@ -93,3 +93,15 @@ def test_latency_is_bounded(mitdb):
     for pos in range(0, int(120 * fs), step):
         for b in det.push(x[pos : pos + step]):
             assert pos + step - b.index <= 2.3 * fs
+
+
+
+def test_stream_ending_mid_qrs_gives_no_beat(mitdb):
+    """At the end of the stream a feature still rising at the last sample is not a confirmed
+    peak: a QRS cut off by the end of the record (MIT-BIH 119 ends so) is not reported."""
+    x, fs, ref = mitdb("119")
+    r = int(ref[(ref > 20 * fs) & (ref < 40 * fs)][0])
+    got = detect_beats(x[: r + int(0.02 * fs)], fs)  # ends just after the R peak
+    assert got.size and got[-1] < r - int(0.2 * fs)
+    got = detect_beats(x[: r + int(0.15 * fs)], fs)  # the whole QRS: detected
+    assert abs(int(got[-1]) - r) < int(0.05 * fs)
