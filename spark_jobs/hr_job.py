@@ -97,7 +97,8 @@ def detect_group(
                         None, w.quality, w.length, w.usable, _flags_text(w.flags)))
     if det is not None:
         state.update((det.to_bytes(), base, nxt, start_us, fs, leads))
-    yield pd.DataFrame(out, columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")])
+    if out:  # nothing at all, rather than an untyped empty frame Spark has to concatenate
+        yield pd.DataFrame(out, columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")])
 
 
 # staged by COPY and merged: executemany of thousands of rows stalls the embedded server's
