@@ -36,9 +36,13 @@ _FLAG_NAMES = ((1, "gap"), (2, "flat"), (4, "saturated"), (8, "noisy"))
 
 
 def _flags_text(flags: tuple[int, ...]) -> str:
-    """Problems of the window's best lead ('' when one lead is clean)."""
-    best = min(flags, key=lambda f: bin(f).count("1"), default=0)
-    return ",".join(name for bit, name in _FLAG_NAMES if best & bit)
+    """Problems set on every lead of the window ('' when one lead is clean), as Grafana reads it."""
+    common = 0
+    if flags:
+        common = flags[0]
+        for f in flags[1:]:
+            common &= f
+    return ",".join(name for bit, name in _FLAG_NAMES if common & bit)
 
 
 def detect_group(
