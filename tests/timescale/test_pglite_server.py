@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -209,6 +210,152 @@ def test_many_connections_with_prepared_statements(server: int) -> None:
     assert failures == []
     with psycopg.connect(dsn(server)) as c:
         assert c.execute("SELECT count(*) FROM many").fetchone() == (n_conns * 8,)
+
+
+# A long pipeline: PGlite drops whatever follows a message ending on an 8 kB boundary of one
+# call's input unless the server cuts the pipeline into calls; executemany then hung forever.
+BEAT_ROWS = 5000
+
+
+def beat_rows(n: int) -> list[tuple[str, datetime, int, float, float, str, float]]:
+    return [
+        (f"rec{i % 7}", T0 + timedelta(milliseconds=137 * i), i, 0.5 * i, 72.25, "N" * (i % 5), 0.9)
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    "prepare_threshold", [None, 5], ids=["unprepared", "default_prepare_threshold"]
+)
+def test_executemany_thousands_of_rows_in_a_transaction(
+    server: int, prepare_threshold: int | None
+) -> None:
+    table = f"beats_{'np' if prepare_threshold is None else 'prep'}"
+    rows = beat_rows(BEAT_ROWS)
+    with psycopg.connect(
+        dsn(server), autocommit=True, prepare_threshold=prepare_threshold
+    ) as c:
+        c.execute(
+            f"CREATE TABLE {table} (record text, ts timestamptz, idx bigint, rr real, hr real, "
+            "label text, quality real, PRIMARY KEY (record, ts))"
+        )
+        insert = (
+            f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        )
+        started = time.monotonic()
+        with c.transaction(), c.cursor() as cur:
+            cur.executemany(insert, rows)
+            # again, all conflicting: nothing inserted, nothing lost
+            cur.executemany(insert, rows[: BEAT_ROWS // 2])
+        assert time.monotonic() - started < 60
+        got = c.execute(
+            f"SELECT record, ts, idx, rr, hr, label, quality FROM {table} ORDER BY idx"
+        ).fetchall()
+        assert got == rows
+        # the connection (and the session other clients share) is still in a sane state
+        assert c.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with psycopg.connect(dsn(server), autocommit=True) as other:
+        assert other.execute(f"SELECT count(*) FROM {table}").fetchone() == (BEAT_ROWS,)
+
+
+def test_pipeline_with_many_queries(conn: psycopg.Connection) -> None:
+    conn.execute("CREATE TABLE piped (i int PRIMARY KEY, sq bigint, note text)")
+    n = 3000
+    with conn.pipeline() as p, conn.cursor() as cur:
+        selects = []
+        for i in range(n):
+            cur.execute("INSERT INTO piped VALUES (%s, %s, %s)", (i, i * i, "x" * (i % 50)))
+            if i % 100 == 99:
+                c2 = conn.cursor()
+                c2.execute("SELECT count(*), sum(sq) FROM piped WHERE i <= %s", (i,))
+                selects.append((i, c2))
+            if i % 1000 == 999:
+                p.sync()
+    for i, c2 in selects:
+        assert c2.fetchone() == (i + 1, sum(k * k for k in range(i + 1)))
+    assert conn.execute("SELECT count(*) FROM piped").fetchone() == (n,)
+
+
+def test_pipeline_error_skips_to_sync_and_later_syncs_run(conn: psycopg.Connection) -> None:
+    conn.execute("CREATE TABLE piped_err (i int PRIMARY KEY)")
+    # a Sync every 100 inserts; from row 1500 on every segment fails on its first insert
+    with pytest.raises(errors.UniqueViolation), conn.pipeline() as p:
+        for i in range(2000):
+            conn.execute("INSERT INTO piped_err VALUES (%s)", (i % 1500,))
+            if i % 100 == 99:
+                p.sync()
+    assert conn.execute("SELECT count(*) FROM piped_err").fetchone() == (1500,)
+
+
+class RawClient:
+    """A bare wire-protocol client: writes exact bytes, counts the answers' message types."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection((LOCALHOST, port), timeout=30)
+        params = b"user\0postgres\0database\0ecg\0\0"
+        self.sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+        self.buf = b""
+        self.read_until_ready(1)
+
+    @staticmethod
+    def msg(kind: bytes, body: bytes = b"") -> bytes:
+        return kind + struct.pack("!i", 4 + len(body)) + body
+
+    def read_until_ready(self, n_ready: int) -> dict[str, int]:
+        """Read messages until the n-th ReadyForQuery; returns counts by message type."""
+        counts: dict[str, int] = {}
+        while counts.get("Z", 0) < n_ready:
+            while len(self.buf) < 5 or len(self.buf) < 1 + struct.unpack("!i", self.buf[1:5])[0]:
+                chunk = self.sock.recv(1 << 16)
+                assert chunk, f"server closed the connection after {counts}"
+                self.buf += chunk
+            size = 1 + struct.unpack("!i", self.buf[1:5])[0]
+            kind = chr(self.buf[0])
+            counts[kind] = counts.get(kind, 0) + 1
+            self.buf = self.buf[size:]
+        return counts
+
+    def close(self) -> None:
+        self.sock.sendall(self.msg(b"X"))
+        self.sock.close()
+
+
+def parse_of_size(size: int, sql: str = "SELECT 1") -> bytes:
+    """An unnamed Parse message of exactly `size` bytes (the query padded with spaces)."""
+    pad = size - (5 + 1 + len(sql) + 1 + 2)
+    return RawClient.msg(b"P", b"\0" + sql.encode() + b" " * pad + b"\0\0\0")
+
+
+def test_pipeline_messages_ending_on_8k_boundaries_are_all_answered(server: int) -> None:
+    # 64-byte messages: every 128th one ends exactly on an 8 kB boundary
+    client = RawClient(server)
+    try:
+        n = 1000
+        client.sock.sendall(b"".join(parse_of_size(64) for _ in range(n)) + client.msg(b"S"))
+        assert client.read_until_ready(1) == {"1": n, "Z": 1}
+        # messages of exactly 8 kB, then a large one
+        client.sock.sendall(
+            b"".join(parse_of_size(8192) for _ in range(3))
+            + parse_of_size(20000)
+            + client.msg(b"S")
+        )
+        assert client.read_until_ready(1) == {"1": 4, "Z": 1}
+    finally:
+        client.close()
+
+
+def test_many_failing_syncs_in_one_write(server: int, conn: psycopg.Connection) -> None:
+    # one error per Sync; PGlite traps after 9 errors in a single call
+    client = RawClient(server)
+    try:
+        n = 30
+        bad = parse_of_size(64, "SELECT no_such_column")
+        bind, execute = client.msg(b"B", b"\0\0" + b"\0\0" * 3), client.msg(b"E", b"\0\0\0\0\0")
+        client.sock.sendall((bad + bind + execute + client.msg(b"S")) * n)
+        assert client.read_until_ready(n) == {"E": n, "Z": n}
+    finally:
+        client.close()
+    assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_ssl_request_is_declined(server: int) -> None:

@@ -234,15 +234,24 @@ export class ClientConnection {
 
   async run(bytes) {
     await this.acquire()
-    const out = await this.engine.exec(bytes)
-    this.write(out)
-    this.settle(out)
+    // Answers are written as each PGlite call returns: a pipelining client reads them while it
+    // is still sending.
+    await this.engine.execMessages(bytes, (out) => {
+      this.write(out)
+      this.track(out)
+    })
+    this.settle()
+  }
+
+  /** Note whether PGlite is between an extended-protocol message and its Sync. */
+  track(out) {
+    // An empty answer (a lone Flush) leaves the batch state as it was.
+    if (out.length) this.midBatch = !endsWithReady(out)
   }
 
   /** Release the engine once PGlite is idle and not between Parse and Sync. */
-  settle(out) {
-    // An empty answer (a lone Flush) leaves the batch state as it was.
-    if (out.length) this.midBatch = !endsWithReady(out)
+  settle(out = Buffer.alloc(0)) {
+    this.track(out)
     if (!this.midBatch && this.engine.status === 'I') this.engine.release(this)
   }
 
@@ -297,7 +306,7 @@ export class ClientConnection {
   /** DEALLOCATE ALL drops only this connection's statements (others share the session). */
   async deallocateAll() {
     await this.acquire()
-    const out = await this.engine.exec(Buffer.concat([...this.names.closeAll(), sync()]))
+    const out = await this.engine.execMessages(Buffer.concat([...this.names.closeAll(), sync()]))
     const reply = Buffer.concat([
       commandComplete('DEALLOCATE ALL'),
       readyForQuery(lastReadyStatus(out) ?? 'I'),
@@ -327,7 +336,7 @@ export class ClientConnection {
       await this.engine.acquire(this)
       const parts = this.midBatch ? [sync()] : []
       if (closes.length) parts.push(...closes, sync())
-      if (parts.length) await this.engine.exec(Buffer.concat(parts))
+      if (parts.length) await this.engine.execMessages(Buffer.concat(parts))
       if (this.engine.status !== 'I') {
         this.log(`conn ${this.id}: disconnected inside a transaction, rolling back`)
         await this.engine.exec(query('ROLLBACK'))

@@ -4,7 +4,7 @@
 // with status 'I' (idle). Inside a transaction ('T' or 'E') or between an extended-protocol
 // Parse and its Sync there is no such answer, so other connections queue until it is idle again.
 
-import { firstOf, lastReadyStatus, query, quoteIdent } from './protocol.mjs'
+import { firstOf, lastReadyStatus, pgliteCalls, query, quoteIdent } from './protocol.mjs'
 
 export class Engine {
   constructor(db, { log = () => {} } = {}) {
@@ -50,6 +50,22 @@ export class Engine {
     const run = this.tail.then(() => this.#execNow(bytes))
     this.tail = run.catch(() => {})
     return run
+  }
+
+  /**
+   * Run complete extended-protocol messages of any number and size, in as many PGlite calls as
+   * it takes to lose none (see `pgliteCalls`). Each call's answer goes to `onOutput` as soon as
+   * it is there; returns all answers concatenated. Not for COPY: PGlite needs the COPY query,
+   * its data and CopyDone in a single call.
+   */
+  async execMessages(bytes, onOutput = () => {}) {
+    const outs = []
+    for (const piece of pgliteCalls(bytes)) {
+      const out = await this.exec(piece)
+      onOutput(out)
+      outs.push(out)
+    }
+    return outs.length === 1 ? outs[0] : Buffer.concat(outs)
   }
 
   async #execNow(bytes) {

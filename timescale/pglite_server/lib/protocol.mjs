@@ -67,6 +67,43 @@ export function takeMessages(buf) {
   return { messages, rest: buf.subarray(pos) }
 }
 
+/**
+ * PGlite reads a call's input through Postgres' 8 kB receive buffer and ends the call as soon
+ * as that buffer is empty after a message: whatever follows a message that ends exactly on an
+ * 8 kB boundary of the input is silently dropped (no error, no answer). A long pipeline (psycopg
+ * executemany: thousands of Parse/Bind/Describe/Execute before one Sync) hits such a boundary
+ * sooner or later; the lost messages, Sync included, are then never answered and the client
+ * waits forever, or a lost Parse shows up as `prepared statement "..." does not exist`.
+ */
+export const PGLITE_RECV_BUFFER = 8192
+
+/**
+ * Cut complete frontend messages into the pieces to hand PGlite one call at a time: each at most
+ * `limit` bytes (so PGlite's first read takes it whole) or a single message (which PGlite reads
+ * to its end whatever its size). A piece also ends after each Sync and FunctionCall, so one call
+ * reports at most one error (PGlite aborts after 9 errors in one call).
+ */
+export function pgliteCalls(bytes, limit = PGLITE_RECV_BUFFER) {
+  const calls = []
+  let start = 0
+  let pos = 0
+  while (pos < bytes.length) {
+    const type = bytes[pos]
+    const end = pos + 1 + bytes.readInt32BE(pos + 1)
+    if (end - start > limit && pos > start) {
+      calls.push(bytes.subarray(start, pos))
+      start = pos
+    }
+    pos = end
+    if (type === 0x53 /* S */ || type === 0x46 /* F */) {
+      calls.push(bytes.subarray(start, pos))
+      start = pos
+    }
+  }
+  if (start < bytes.length) calls.push(bytes.subarray(start))
+  return calls
+}
+
 /** Split an untyped startup-phase packet (int32 length, int32 code, ...) off `buf`, or null. */
 export function takeStartupPacket(buf) {
   if (buf.length < 8) return null
