@@ -9,7 +9,6 @@ on a batch boundary is found once. Beats and 1-s quality windows are written wit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
+
+from spark_jobs.session import StreamSource, query_id, read_topic, start_query
 
 QUERY_NAME = "hr_job"
 MAX_GAP_S = 10.0  # a longer gap in a patient's stream restarts its detector
@@ -183,7 +184,7 @@ class HrWriter:
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         rows = df.toArrow().to_pylist()
-        qid = str(json.loads((self.checkpoint / "metadata").read_text())["id"])
+        qid = query_id(self.checkpoint)
         if self._conn is None or self._conn.closed:
             # no server-side prepared statements: the embedded TimescaleDB shares one session
             self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
@@ -213,18 +214,9 @@ def start_hr_job(
     starting_offsets: str = "earliest",
 ) -> tuple[StreamingQuery, HrWriter]:
     """Start the heart-rate query (trigger `trigger_s`, 5 s or more recommended)."""
-    reader = (
-        spark.readStream.format(source_format)
-        .option("kafka.bootstrap.servers", bootstrap)
-        .option("subscribe", topic)
-        .option("startingOffsets", starting_offsets)
-    )
-    if source_format == "ecgkafka":
-        reader = reader.option("groupIdForLag", f"ecgdash.{QUERY_NAME}")
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger)
     beats = (
-        reader.load()
+        read_topic(spark, src, QUERY_NAME)
         .where(F.col("key").isNotNull())
         .select(F.col("key").cast("string").alias("patient"), "value", "partition", "offset")
         .groupBy("patient")
@@ -232,12 +224,5 @@ def start_hr_job(
                                 GroupStateTimeout.NoTimeout)
     )
     writer = HrWriter(writer_dsn, checkpoint)
-    stream = (
-        beats.writeStream.queryName(QUERY_NAME).foreachBatch(writer)
-        .option("checkpointLocation", str(checkpoint)).outputMode("append")
-    )
-    stream = (
-        stream.trigger(availableNow=True) if available_now
-        else stream.trigger(processingTime=f"{trigger_s} seconds")
-    )
-    return stream.start(), writer
+    query = start_query(beats, QUERY_NAME, writer, checkpoint, trigger_s, available_now)
+    return query, writer

@@ -8,7 +8,6 @@ or ``spark-submit spark_jobs/raw_writer.py`` (same settings from the environment
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from ecgdash.codec import PatientMeta, decode
 from ecgdash.errors import DecodeError, DeliveryError
+from spark_jobs.session import StreamSource, query_id, read_topic, start_query
 from timescale.store import Batch, BatchResult, DeadLetter, write_batch
 
 log = logging.getLogger(__name__)
@@ -65,13 +65,6 @@ class RawWriter:
             self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
         return self._conn
 
-    def query_id(self) -> str:
-        """Spark's id of this query, from the checkpoint (written before the first batch)."""
-        try:
-            return str(json.loads((self.checkpoint / "metadata").read_text())["id"])
-        except (OSError, ValueError, KeyError) as exc:
-            raise RuntimeError(f"no query id in checkpoint {self.checkpoint}: {exc}") from exc
-
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         table = df.select("key", "value", "topic", "partition", "offset").toArrow()
         rows = sorted(table.to_pylist(), key=lambda r: (r["partition"], r["offset"]))
@@ -80,7 +73,8 @@ class RawWriter:
         # on replay (at least once on the topic), while the dead_letters table has them once.
         self.publish_dead(batch.dead)
         try:
-            result = write_batch(self.conn(), (self.query_id(), self.query_name), batch_id, batch)
+            result = write_batch(self.conn(), (query_id(self.checkpoint), self.query_name), batch_id,
+                                 batch)
         except Exception:
             if self._conn is not None:
                 self._conn.close()
@@ -138,26 +132,11 @@ def start_raw_writer(
     starting_offsets: str = "earliest",
 ) -> tuple[StreamingQuery, RawWriter]:
     """Start the query; `available_now` processes what is in the topic now, then stops."""
-    reader = (
-        spark.readStream.format(source_format)
-        .option("kafka.bootstrap.servers", bootstrap)
-        .option("subscribe", topic)
-        .option("startingOffsets", starting_offsets)
-    )
-    if source_format == "ecgkafka":
-        reader = reader.option("groupIdForLag", f"ecgdash.{QUERY_NAME}")
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger)
     writer = RawWriter(writer_dsn, bootstrap, dlq_topic, checkpoint)
-    stream = (
-        reader.load().writeStream.queryName(QUERY_NAME).foreachBatch(writer)
-        .option("checkpointLocation", str(checkpoint))
-    )
-    stream = (
-        stream.trigger(availableNow=True) if available_now
-        else stream.trigger(processingTime=f"{trigger_s} seconds")
-    )
-    return stream.start(), writer
+    query = start_query(read_topic(spark, src, QUERY_NAME), QUERY_NAME, writer, checkpoint,
+                        trigger_s, available_now)
+    return query, writer
 
 
 def main() -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
 
 from spark_jobs.kafka_source import KafkaDataSource
 
@@ -30,3 +35,57 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSess
     spark.sparkContext.setLogLevel("WARN")
     spark.dataSource.register(KafkaDataSource)
     return spark
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """Where a query reads: the waveform topic, through our source or Spark's kafka connector."""
+
+    bootstrap: str
+    topic: str
+    source_format: str = "ecgkafka"
+    starting_offsets: str = "earliest"
+    max_offsets_per_trigger: int | None = None
+
+
+def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataFrame:
+    """The topic as a streaming DataFrame in the built-in kafka source's schema."""
+    reader = (
+        spark.readStream.format(src.source_format)
+        .option("kafka.bootstrap.servers", src.bootstrap)
+        .option("subscribe", src.topic)
+        .option("startingOffsets", src.starting_offsets)
+    )
+    if src.source_format == "ecgkafka":
+        reader = reader.option("groupIdForLag", f"ecgdash.{query_name}")
+    if src.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(src.max_offsets_per_trigger))
+    return reader.load()
+
+
+def start_query(
+    df: DataFrame, query_name: str, sink: Callable[[DataFrame, int], None], checkpoint: Path,
+    trigger_s: float, available_now: bool,
+) -> StreamingQuery:
+    """Start `df` into the foreachBatch `sink`, checkpointed; availableNow or a fixed trigger."""
+    stream = (
+        df.writeStream.queryName(query_name).foreachBatch(sink)
+        .option("checkpointLocation", str(checkpoint)).outputMode("append")
+    )
+    stream = (
+        stream.trigger(availableNow=True) if available_now
+        else stream.trigger(processingTime=f"{trigger_s} seconds")
+    )
+    return stream.start()
+
+
+def query_id(checkpoint: Path) -> str:
+    """Spark's id of the query checkpointed at `checkpoint` (written before its first batch).
+
+    Stable across restarts from that checkpoint, new for a new one: with the batch id it names a
+    micro-batch for good, which is what the exactly-once ledger needs.
+    """
+    try:
+        return str(json.loads((checkpoint / "metadata").read_text())["id"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise RuntimeError(f"no query id in checkpoint {checkpoint}: {exc}") from exc
