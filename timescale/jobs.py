@@ -62,8 +62,8 @@ def run_forever(dsn: str, every_s: float = 30.0) -> None:
                 for run in run_due_jobs(conn, last_runs):
                     status = "ok" if run.error is None else f"failed: {run.error}"
                     print(f"job {run.job_id} {run.proc} {run.target}: {status}", flush=True)
-        except psycopg.OperationalError as exc:
-            print(f"database not reachable: {exc}", flush=True)
+        except psycopg.Error as exc:  # the runner outlives database restarts and migrations
+            print(f"job check failed: {exc}", flush=True)
         time.sleep(every_s)
 
 
