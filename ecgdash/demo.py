@@ -87,7 +87,7 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
         since = us_to_datetime(result.streams[0].start_us)
         expected = {s.patient: (s.recording.name, s.n_total) for s in result.streams}
         sent = sum(s.n_total * len(s.recording.signals) for s in result.streams)
-        stored = _wait_stored(info, list(expected), since, sent, opts.wait_s, query)
+        _wait_stored(info, list(expected), since, sent, opts.wait_s, query)
         caught_up_s = time.monotonic() - t0
         query.stop()
         query = None
@@ -126,7 +126,6 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
             "record_errors": [str(e) for e in result.errors],
             "heart_rate_bpm": heart,
         }
-        assert stored <= v.samples_stored + v.duplicates
         return summary
     finally:
         if query is not None:
