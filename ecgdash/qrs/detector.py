@@ -7,7 +7,9 @@ energy -> summed -> moving-window integration (running sum) -> candidates = loca
 +-``peak_half_s``. Python then loops once per candidate: Pan-Tompkins style adaptive signal and
 noise levels, refractory period, T-wave rejection by slope, and a bounded search-back: a
 candidate between the lower and the upper threshold becomes a beat when, looking at most
-``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the median RR.
+``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the median RR. Only
+such candidates, and weak premature ones (see ``_interposed``), wait for the look-ahead; every
+other candidate is decided as soon as it is known.
 
 Chunk invariance: every operation is either element-wise, an exact reduction (max, counts,
 medians), a strictly sequential recurrence carried in the state (``sosfilt`` with ``zi``, the
@@ -74,8 +76,10 @@ class StreamingQRSDetector:
     """Detect R peaks in a multi-lead ECG stream fed in chunks of any size.
 
     ``fs`` is the sampling rate in Hz (>= 50), ``n_leads`` the number of leads; amplitudes may be
-    ADC units or mV (every threshold is relative). Beats are emitted once, about
-    ``lookahead_s + peak_half_s`` (1.2 s) plus up to one quality window after the R peak.
+    ADC units or mV (every threshold is relative). Beats are emitted once: a clear beat on the
+    rhythm when its 1-s quality window closes (about 0.5 s after the R peak on average, at most
+    1 s); a beat that needs the look-ahead (search-back, premature) up to
+    ``lookahead_s + peak_half_s`` plus one quality window after it.
     The state (:meth:`to_bytes`) stays a few kB however long the stream.
     """
 
@@ -298,7 +302,7 @@ class StreamingQRSDetector:
         accepted: list[list[float]] = []
         i = 0
         n = len(rows)
-        while i < n and rows[i][0] < limit:
+        while i < n:
             c, v, s, loc, mask = rows[i]
             c = int(c)
             gap = c - last_c if last_c >= 0 else 1 << 60
@@ -307,6 +311,8 @@ class StreamingQRSDetector:
                 self.last_decay = c
             thr1 = npk + frac * (spk - npk)
             thr2 = 0.5 * thr1
+            if c >= limit and self._needs_lookahead(c, v, s, gap, last_c, thr1, thr2, spk):
+                break  # decided later, once the look-ahead span is known
             i += 1
             if self.trace is not None:
                 self.trace.append((c, v, thr1, "?"))
@@ -349,6 +355,23 @@ class StreamingQRSDetector:
         self.spk, self.npk, self.last_c = spk, npk, last_c
         if accepted:
             self.ready = np.concatenate([self.ready, np.array(accepted)])
+
+    def _needs_lookahead(self, c: int, v: float, s: float, gap: int, last_c: int, thr1: float,
+                         thr2: float, spk: float) -> bool:
+        """Whether deciding candidate ``c`` reads later candidates (search-back or interposed).
+
+        Every other candidate (refractory, T wave, below ``thr2``, or a clear beat that is not
+        premature) is decided as soon as it is known, so a beat is emitted about
+        ``peak_half_s`` after its feature peak rather than after the whole look-ahead. The
+        decision is the same either way; only its timing changes.
+        """
+        if gap < self._d.refractory or (gap < self._d.twave and s < 0.5 * self.last_slope):
+            return False
+        if v >= thr1:
+            cfg = self.config
+            return (last_c >= 0 and self.n_rr >= RR_HISTORY and v < cfg.weak_frac * spk
+                    and gap < cfg.premature * self._rr_median())  # fmt: skip
+        return v >= thr2 and last_c >= 0
 
     def _interposed(self, rows: list[list[float]], i: int, c: int, v: float, last_c: int,
                     thr1: float, spk: float) -> bool:

@@ -86,14 +86,25 @@ def test_beat_fields(mitdb):
 
 
 def test_latency_is_bounded(mitdb):
-    """A beat is emitted at most ~2.3 s of signal after its R peak (look-ahead + window)."""
+    """A beat is emitted at most ~2.3 s of signal after its R peak (look-ahead + window), and a
+    clear beat on the rhythm (not premature, not found by search-back; after the 2-s learning
+    period) as soon as its 1-s quality window closes: within 1 s of its R peak plus the chunk
+    that brought it."""
     x, fs, _ = mitdb("119")
     det = StreamingQRSDetector(fs, 2)
     step = 36
+    lags, regular = [], []
     for pos in range(0, int(120 * fs), step):
         for b in det.push(x[pos : pos + step]):
-            assert pos + step - b.index <= 2.3 * fs
-
+            lag = pos + step - b.index
+            assert lag <= 2.3 * fs
+            lags.append(lag)
+            on_rhythm = b.rr_ms is not None and b.rr_ms >= 0.8 * 1000 * det._rr_median() / fs
+            regular.append(b.index > 5 * fs and on_rhythm and not b.searchback)
+    lags, regular = np.array(lags), np.array(regular)
+    assert regular.sum() > 50
+    assert lags[regular].max() <= fs + step
+    assert np.median(lags) <= 0.6 * fs
 
 
 def test_stream_ending_mid_qrs_gives_no_beat(mitdb):
