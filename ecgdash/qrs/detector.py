@@ -31,7 +31,7 @@ from ecgdash.qrs.quality import QualityWindow, WindowQuality
 from ecgdash.qrs.state import decode_state, encode_state
 
 RR_HISTORY = 8
-QUALITY_RING = 16
+QUALITY_RING = 128
 OFFLINE_BLOCK = 1 << 15  # samples per push in detect_beats
 
 
@@ -401,7 +401,9 @@ class StreamingQRSDetector:
     def _rr_median(self) -> float:
         if self.n_rr == 0:
             return self.fs  # 1 s before any RR is known
-        return float(np.median(self.rr[RR_HISTORY - min(self.n_rr, RR_HISTORY) :]))
+        k = min(self.n_rr, RR_HISTORY)  # a few values: sorting in Python beats np.median here
+        v = sorted(self.rr[RR_HISTORY - k :].tolist())
+        return float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
 
     def _add_rr(self, rr: int) -> None:
         self.rr[:-1] = self.rr[1:]
