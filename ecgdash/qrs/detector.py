@@ -328,6 +328,7 @@ class StreamingQRSDetector:
             elif v >= thr2 and not twave and last_c >= 0:
                 rr_avg = self._rr_median()
                 end = c + d.lookahead
+                near = self.config.premature * rr_avg
                 bigger = False
                 for c2, v2, *_ in rows[i:]:
                     if c2 > end:
@@ -335,7 +336,7 @@ class StreamingQRSDetector:
                     if v2 >= thr1 and c2 - c >= d.refractory:
                         end = int(c2)
                         break
-                    if v2 > v:
+                    if v2 > v and c2 - c < near:  # a larger one for the same beat slot
                         bigger = True
                         break
                 if not bigger and end - last_c > sb * rr_avg:
