@@ -19,6 +19,7 @@ class DetectorConfig:
     mwi_s: float = 0.10  # moving-window integration, about one QRS width
     peak_half_s: float = 0.18  # a candidate is the largest feature value within +-this
     refractory_s: float = 0.20  # no second beat closer than this
+    refractory_rr: float = 0.3  # ... nor closer than this x the median RR
     twave_s: float = 0.36  # a low-slope candidate closer than this is taken for a T wave
     lookahead_s: float = 1.0  # decision delay: the future the detector may look at
     init_s: float = 2.0  # learning period for the first thresholds

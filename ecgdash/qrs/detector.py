@@ -118,6 +118,7 @@ class StreamingQRSDetector:
         self.pend = np.zeros((0, 5))  # candidates: c, value, slope, loc, lead mask
         self.ready = np.zeros((0, 4))  # decided beats: loc, c, searchback, lead mask
         self.qring = np.full((QUALITY_RING, 2), -1.0)  # recent windows: index, score
+        self.refr = float(self._d.refractory)  # refractory period, samples (from rr, n_rr)
         self.trace: list[tuple[int, float, float, str]] | None = None  # debugging aid, not state
 
     # ---------------------------------------------------------------- state
@@ -151,6 +152,7 @@ class StreamingQRSDetector:
         for name in _ARRAYS:
             setattr(det, name, st[name])
         det._q.load(st)
+        det._update_refractory()
         return det
 
     # ---------------------------------------------------------------- public API
@@ -316,7 +318,7 @@ class StreamingQRSDetector:
             i += 1
             if self.trace is not None:
                 self.trace.append((c, v, thr1, "?"))
-            if gap < d.refractory:
+            if gap < self.refr:
                 continue
             twave = gap < d.twave and s < 0.5 * self.last_slope
             if v >= thr1 and not twave and self._interposed(rows, i, c, v, last_c, thr1, spk):
@@ -366,7 +368,7 @@ class StreamingQRSDetector:
         ``peak_half_s`` after its feature peak rather than after the whole look-ahead. The
         decision is the same either way; only its timing changes.
         """
-        if gap < self._d.refractory or (gap < self._d.twave and s < 0.5 * self.last_slope):
+        if gap < self.refr or (gap < self._d.twave and s < 0.5 * self.last_slope):
             return False
         if v >= thr1:
             cfg = self.config
@@ -399,6 +401,15 @@ class StreamingQRSDetector:
                 return True
         return False
 
+    def _update_refractory(self) -> None:
+        """Refractory period: ``refractory_s``, or ``refractory_rr`` x the median RR if longer.
+
+        Derived from the RR history (not state of its own): recomputed when it changes.
+        """
+        self.refr = float(self._d.refractory)
+        if self.n_rr >= RR_HISTORY:
+            self.refr = max(self.refr, self.config.refractory_rr * self._rr_median())
+
     def _rr_median(self) -> float:
         if self.n_rr == 0:
             return self.fs  # 1 s before any RR is known
@@ -410,6 +421,7 @@ class StreamingQRSDetector:
         self.rr[:-1] = self.rr[1:]
         self.rr[-1] = rr
         self.n_rr += 1
+        self._update_refractory()
 
     def _note_windows(self, wins: list[QualityWindow]) -> list[QualityWindow]:
         for w in wins:
