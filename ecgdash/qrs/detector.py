@@ -394,10 +394,15 @@ class StreamingQRSDetector:
         if gap >= cfg.premature * rr:
             return False
         end = min(c + self._d.lookahead, last_c + cfg.interposed * rr)
+        on_time = last_c + (2.0 - cfg.interposed) * rr
         for c2, v2, *_ in rows[i:]:
             if c2 > end:
                 break
-            if v2 >= thr1 and v2 > v and c2 - c >= self._d.refractory:
+            if c2 - c < self._d.refractory:
+                continue
+            if v2 > v and v2 >= thr1:
+                return True
+            if v2 > 0.8 * v and v2 >= 0.5 * thr1 and c2 >= on_time:  # a beat right on the rhythm
                 return True
         return False
 
