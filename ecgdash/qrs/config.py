@@ -28,6 +28,7 @@ class DetectorConfig:
     recover_s: float = 1.5  # halve the signal level when no beat for this long
     thr_frac: float = 0.35  # main threshold between noise (0) and signal (1) levels
     weak_frac: float = 0.6  # a candidate below this x the QRS level may be interposed noise
+    weak_frac_regular: float = 0.8  # ... this x when the recent RR intervals are regular
     premature: float = 0.75  # ... when it comes before this x the median RR
     interposed: float = 1.2  # ... and a larger one follows within this x median RR of the last beat
 

@@ -119,6 +119,7 @@ class StreamingQRSDetector:
         self.ready = np.zeros((0, 4))  # decided beats: loc, c, searchback, lead mask
         self.qring = np.full((QUALITY_RING, 2), -1.0)  # recent windows: index, score
         self.refr = float(self._d.refractory)  # refractory period, samples (from rr, n_rr)
+        self.weak = self.config.weak_frac  # interposed-rule level (from rr, n_rr)
         self.trace: list[tuple[int, float, float, str]] | None = None  # debugging aid, not state
 
     # ---------------------------------------------------------------- state
@@ -372,7 +373,7 @@ class StreamingQRSDetector:
             return False
         if v >= thr1:
             cfg = self.config
-            return (last_c >= 0 and self.n_rr >= RR_HISTORY and v < cfg.weak_frac * spk
+            return (last_c >= 0 and self.n_rr >= RR_HISTORY and v < self.weak * spk
                     and gap < cfg.premature * self._rr_median())  # fmt: skip
         return v >= thr2 and last_c >= 0
 
@@ -387,7 +388,7 @@ class StreamingQRSDetector:
         beat on time.
         """
         cfg = self.config
-        if last_c < 0 or self.n_rr < RR_HISTORY or v >= cfg.weak_frac * spk:
+        if last_c < 0 or self.n_rr < RR_HISTORY or v >= self.weak * spk:
             return False
         rr = self._rr_median()
         gap = c - last_c
@@ -407,13 +408,19 @@ class StreamingQRSDetector:
         return False
 
     def _update_refractory(self) -> None:
-        """Refractory period: ``refractory_s``, or ``refractory_rr`` x the median RR if longer.
+        """Refractory period: ``refractory_s``, or ``refractory_rr`` x the median RR if longer;
+        ``weak_frac_regular`` instead of ``weak_frac`` when the RR history is regular.
 
         Derived from the RR history (not state of its own): recomputed when it changes.
         """
+        cfg = self.config
         self.refr = float(self._d.refractory)
+        self.weak = cfg.weak_frac
         if self.n_rr >= RR_HISTORY:
-            self.refr = max(self.refr, self.config.refractory_rr * self._rr_median())
+            self.refr = max(self.refr, cfg.refractory_rr * self._rr_median())
+            v = sorted(self.rr.tolist())  # a regular rhythm: RR spread (2nd to 7th) within 25 %
+            if v[-2] - v[1] <= 0.25 * self._rr_median():
+                self.weak = cfg.weak_frac_regular
 
     def _rr_median(self) -> float:
         if self.n_rr == 0:
