@@ -417,9 +417,10 @@ class StreamingQRSDetector:
         self.refr = float(self._d.refractory)
         self.weak = cfg.weak_frac
         if self.n_rr >= RR_HISTORY:
-            self.refr = max(self.refr, cfg.refractory_rr * self._rr_median())
-            v = sorted(self.rr.tolist())  # a regular rhythm: RR spread (2nd to 7th) within 25 %
-            if v[-2] - v[1] <= 0.25 * self._rr_median():
+            v = sorted(self.rr.tolist())
+            med = 0.5 * (v[RR_HISTORY // 2 - 1] + v[RR_HISTORY // 2])  # = _rr_median()
+            self.refr = max(self.refr, cfg.refractory_rr * med)
+            if v[-2] - v[1] <= 0.25 * med:  # a regular rhythm: RR spread (2nd to 7th) within 25 %
                 self.weak = cfg.weak_frac_regular
 
     def _rr_median(self) -> float:
