@@ -86,19 +86,34 @@ def main() -> None:
         time.sleep(args.trigger_s + 10)
         stop.set()
         poller.join()
-        lat = np.array([seen_at - t.timestamp() for (_, t), seen_at in seen.items()
-                        if t.timestamp() >= t_start])
+        pairs = sorted((t.timestamp() - t_start, seen_at - t.timestamp()) for (_, t), seen_at in seen.items()
+                       if t.timestamp() >= t_start)
+        lat = np.array([lag for _, lag in pairs])
         target = args.trigger_s + 5
+        # where a batch's time goes (Spark's own per-batch figures, ms)
+        progress = [p for p in hr.recentProgress if p.get("numInputRows", 0) > 0]
+        phases: dict[str, list[float]] = {}
+        for p in progress:
+            for k, v in p.get("durationMs", {}).items():
+                phases.setdefault(k, []).append(float(v))
         figures = {
             "patients": args.patients, "seconds": args.seconds, "trigger_s": args.trigger_s,
             "beats": int(lat.size), "latency_p50_s": float(np.percentile(lat, 50)),
             "latency_p95_s": float(np.percentile(lat, 95)), "latency_max_s": float(lat.max()),
             "target_s": target, "share_within_target": float(np.mean(lat <= target)),
             "messages_sent": result.stats.messages,
+            "hr_batches": len(progress),
+            "hr_compute_s_p50_max": [float(np.percentile([t[1] for t in hr_w.timings], 50)),
+                                     float(max(t[1] for t in hr_w.timings))],
+            "hr_db_write_s_p50_max": [float(np.percentile([t[2] for t in hr_w.timings], 50)),
+                                      float(max(t[2] for t in hr_w.timings))],
+            "hr_batch_ms_p50": {k: float(np.percentile(v, 50)) for k, v in sorted(phases.items())},
+            "hr_batch_ms_max": {k: float(np.max(v)) for k, v in sorted(phases.items())},
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         for k, v in figures.items():
             print(f"{k:22} {v}")
+        figures["beats_at_s_latency_s"] = [[round(a, 3), round(b, 3)] for a, b in pairs]
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(figures, indent=2))
         raw.stop()

@@ -9,8 +9,9 @@ on a batch boundary is found once. Beats and 1-s quality windows are written wit
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -182,8 +183,12 @@ class HrWriter:
     checkpoint: Path
     _conn: psycopg.Connection | None = None
 
+    timings: list[tuple[int, float, float]] = field(default_factory=list)  # batch, compute s, write s
+
     def __call__(self, df: DataFrame, batch_id: int) -> None:
+        t0 = time.perf_counter()
         rows = df.toArrow().to_pylist()
+        t1 = time.perf_counter()
         qid = query_id(self.checkpoint)
         if self._conn is None or self._conn.closed:
             # no server-side prepared statements: the embedded TimescaleDB shares one session
@@ -194,6 +199,7 @@ class HrWriter:
             self._conn.close()
             self._conn = None
             raise
+        self.timings = [*self.timings[-99:], (batch_id, t1 - t0, time.perf_counter() - t1)]
 
     def close(self) -> None:
         if self._conn is not None:

@@ -27,6 +27,10 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSess
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")
+            # each query gets its own pool (start_query), so on two cores the heart-rate job's
+            # batch is not queued behind the raw writer's jobs, nor the other way round
+            .config("spark.scheduler.mode", "FAIR")
+            .config("spark.scheduler.allocation.file", str(Path(__file__).with_name("fairscheduler.xml")))
             .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
             .config("spark.python.worker.reuse", "true")
             .config("spark.driver.memory", "2g")
@@ -76,7 +80,12 @@ def start_query(
         stream.trigger(availableNow=True) if available_now
         else stream.trigger(processingTime=f"{trigger_s} seconds")
     )
-    return stream.start()
+    sc = df.sparkSession.sparkContext
+    sc.setLocalProperty("spark.scheduler.pool", query_name)  # inherited by the query's thread
+    try:
+        return stream.start()
+    finally:
+        sc.setLocalProperty("spark.scheduler.pool", None)
 
 
 def query_id(checkpoint: Path) -> str:
