@@ -108,14 +108,14 @@ def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
         from spark_jobs.raw_writer import start_raw_writer
 
         query, writer = start_raw_writer(
-            spark, dlq_topic=s.dlq_topic, checkpoint=s.checkpoints() / "raw_writer",
+            spark, dlq_topic=s.dlq_topic, checkpoint=s.checkpoint("raw_writer"),
             trigger_s=s.raw_trigger_s, **common,
         )
     else:
         from spark_jobs.hr_job import start_hr_job
 
         query, writer = start_hr_job(
-            spark, checkpoint=s.checkpoints() / "hr_job", trigger_s=s.hr_trigger_s, **common
+            spark, checkpoint=s.checkpoint("hr_job"), trigger_s=s.hr_trigger_s, **common
         )
 
     def _stop(signum: int, frame: Any) -> None:

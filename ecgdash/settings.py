@@ -43,8 +43,12 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     raw_trigger_s: float = Field(2.0, gt=0)
     hr_trigger_s: float = Field(60.0, ge=5, description="heart-rate job trigger, 5 s or more")
-    checkpoint_dir: Path | None = Field(None, description="default: <home>/checkpoints")
+    checkpoint_dir: str | None = Field(
+        None, description="default: <home>/checkpoints; a folder or a Hadoop URI (hdfs://, s3://)"
+    )
 
-    def checkpoints(self) -> Path:
-        """Folder holding one checkpoint folder per streaming query."""
-        return self.checkpoint_dir or self.home / "checkpoints"
+    def checkpoint(self, query: str) -> Path | str:
+        """Checkpoint location of one streaming query: a Path, or a URI string kept as given."""
+        from spark_jobs.session import checkpoint_path
+
+        return checkpoint_path(self.checkpoint_dir or self.home / "checkpoints", query)

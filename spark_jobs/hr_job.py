@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
-from spark_jobs.session import StreamSource, query_id, read_topic, start_query
+from spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 
 QUERY_NAME = "hr_job"
 MAX_GAP_S = 10.0  # a longer gap in a patient's stream restarts its detector
@@ -180,7 +179,7 @@ def _num(v: Any) -> float | None:
 @dataclass
 class HrWriter:
     writer_dsn: str
-    checkpoint: Path
+    checkpoint: Checkpoint
     _conn: psycopg.Connection | None = None
 
     timings: list[tuple[int, float, float]] = field(default_factory=list)  # batch, compute s, write s
@@ -189,7 +188,7 @@ class HrWriter:
         t0 = time.perf_counter()
         rows = df.toArrow().to_pylist()
         t1 = time.perf_counter()
-        qid = query_id(self.checkpoint)
+        qid = query_id(self.checkpoint, df.sparkSession)
         if self._conn is None or self._conn.closed:
             # no server-side prepared statements: the embedded TimescaleDB shares one session
             self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
@@ -212,7 +211,7 @@ def start_hr_job(
     bootstrap: str,
     topic: str,
     writer_dsn: str,
-    checkpoint: Path,
+    checkpoint: Checkpoint,
     trigger_s: float = 60.0,
     source_format: str = "ecgkafka",
     available_now: bool = False,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,7 +18,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from ecgdash.codec import PatientMeta, decode
 from ecgdash.errors import DecodeError, DeliveryError
-from spark_jobs.session import StreamSource, query_id, read_topic, start_query
+from spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 from timescale.store import Batch, BatchResult, DeadLetter, write_batch
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ class RawWriter:
     writer_dsn: str
     bootstrap: str
     dlq_topic: str
-    checkpoint: Path
+    checkpoint: Checkpoint
     query_name: str = QUERY_NAME
     results: list[BatchResult] = field(default_factory=list)
     _conn: psycopg.Connection | None = None
@@ -73,8 +72,8 @@ class RawWriter:
         # on replay (at least once on the topic), while the dead_letters table has them once.
         self.publish_dead(batch.dead)
         try:
-            result = write_batch(self.conn(), (query_id(self.checkpoint), self.query_name), batch_id,
-                                 batch)
+            qid = query_id(self.checkpoint, df.sparkSession)
+            result = write_batch(self.conn(), (qid, self.query_name), batch_id, batch)
         except Exception:
             if self._conn is not None:
                 self._conn.close()
@@ -124,7 +123,7 @@ def start_raw_writer(
     topic: str,
     dlq_topic: str,
     writer_dsn: str,
-    checkpoint: Path,
+    checkpoint: Checkpoint,
     trigger_s: float = 2.0,
     source_format: str = "ecgkafka",
     available_now: bool = False,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -68,7 +70,7 @@ def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataF
 
 
 def start_query(
-    df: DataFrame, query_name: str, sink: Callable[[DataFrame, int], None], checkpoint: Path,
+    df: DataFrame, query_name: str, sink: Callable[[DataFrame, int], None], checkpoint: Checkpoint,
     trigger_s: float, available_now: bool,
 ) -> StreamingQuery:
     """Start `df` into the foreachBatch `sink`, checkpointed; availableNow or a fixed trigger."""
@@ -88,13 +90,45 @@ def start_query(
         sc.setLocalProperty("spark.scheduler.pool", None)
 
 
-def query_id(checkpoint: Path) -> str:
+Checkpoint = Path | str  # a local folder, or a Hadoop URI string (hdfs://..., s3://...)
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def checkpoint_path(base: Path | str, name: str) -> Checkpoint:
+    """``base``/``name``: a Path for a local folder, a string for a URI (``Path`` would turn
+    ``s3://bucket/x`` into ``s3:/bucket/x``)."""
+    text = str(base)
+    if _URI.match(text):
+        return f"{text.rstrip('/')}/{name}"
+    return Path(base) / name
+
+
+def query_id(checkpoint: Checkpoint, spark: SparkSession | None = None) -> str:
     """Spark's id of the query checkpointed at `checkpoint` (written before its first batch).
 
     Stable across restarts from that checkpoint, new for a new one: with the batch id it names a
-    micro-batch for good, which is what the exactly-once ledger needs.
+    micro-batch for good, which is what the exactly-once ledger needs. A URI checkpoint (HDFS,
+    S3 on EMR) is read through Spark's Hadoop file system, so ``spark`` is needed then.
     """
     try:
-        return str(json.loads((checkpoint / "metadata").read_text())["id"])
-    except (OSError, ValueError, KeyError) as exc:
+        if isinstance(checkpoint, str) and _URI.match(checkpoint):
+            if spark is None:
+                raise ValueError("a Spark session is needed to read a URI checkpoint")
+            text = _read_hadoop(spark, f"{checkpoint.rstrip('/')}/metadata")
+        else:
+            text = (Path(checkpoint) / "metadata").read_text()
+        return str(json.loads(text)["id"])
+    except (OSError, ValueError, KeyError, Py4JError) as exc:
         raise RuntimeError(f"no query id in checkpoint {checkpoint}: {exc}") from exc
+
+
+def _read_hadoop(spark: SparkSession, uri: str) -> str:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    stream = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).open(path)
+    try:
+        return str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+    finally:
+        stream.close()

@@ -107,7 +107,7 @@ def test_replay_stored_exactly_once_with_dead_letters(db: Db, broker: str, topic
     assert n_dead == len(injected)
 
 
-def _writer_proc(db: Db, broker: str, topic: str, ck: Path, log: Path, now: bool) -> subprocess.Popen:
+def _writer_proc(db: Db, broker: str, topic: str, ck: Path | str, log: Path, now: bool) -> subprocess.Popen:
     env = {**os.environ, "ECG_DB_MODE": "external", "ECG_DB_ADMIN_DSN": db.admin,
            "ECG_DB_WRITER_DSN": db.writer, "ECG_DB_READER_DSN": db.reader,
            "ECG_KAFKA_BOOTSTRAP": broker, "ECG_TOPIC": topic, "ECG_DLQ_TOPIC": topic + ".dlq",
@@ -134,7 +134,10 @@ def test_killed_writer_restarts_exactly_once(db: Db, broker: str, topic: str,
     result = _ingest(broker, topic, 60 if db.mode == "timescale" else 120, tag)
     ck = tmp_path / "ck"
     log = tmp_path / "writer.log"
-    proc = _writer_proc(db, broker, topic, ck, log, now=False)
+    # one mode gives the checkpoint folder as a URI, as EMR does (hdfs://, s3://): the query id
+    # is then read through Spark's Hadoop file system
+    setting = ck.as_uri() if db.mode == "postgres" else str(ck)
+    proc = _writer_proc(db, broker, topic, setting, log, now=False)
     try:
         deadline = time.monotonic() + 240
         while _batches(db, t0) < 2:
@@ -147,8 +150,9 @@ def test_killed_writer_restarts_exactly_once(db: Db, broker: str, topic: str,
     partial, _ = _verify(db, result)
     sent = sum(s.n_total * 2 for s in result.streams)
     assert 0 < partial.samples_stored < sent, "the kill should land mid-stream"
-    proc = _writer_proc(db, broker, topic, ck, log, now=True)
+    proc = _writer_proc(db, broker, topic, setting, log, now=True)
     assert proc.wait(timeout=600) == 0, log.read_text()[-3000:]
+    assert (ck / "raw_writer" / "metadata").is_file()
     v, _ = _verify(db, result)
     assert v.samples_stored == sent
     assert (v.samples_mismatched, v.duplicates, v.missing) == (0, 0, 0)
