@@ -31,6 +31,7 @@ class DetectorConfig:
     weak_frac_regular: float = 0.8  # ... this x when the recent RR intervals are regular
     premature: float = 0.75  # ... when it comes before this x the median RR
     interposed: float = 1.2  # ... and a larger one follows within this x median RR of the last beat
+    dominant: float = 1.3  # a premature candidate above weak_frac gives way to one this x larger
 
     def __post_init__(self) -> None:
         lo, hi = self.band_hz
