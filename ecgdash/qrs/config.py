@@ -24,13 +24,14 @@ class DetectorConfig:
     lookahead_s: float = 1.0  # decision delay: the future the detector may look at
     init_s: float = 2.0  # learning period for the first thresholds
     window_s: float = 1.0  # quality window
-    searchback: float = 1.66  # search back when no beat for this many mean RR
+    searchback: float = 1.6  # search back when no beat for this many mean RR
     recover_s: float = 1.5  # halve the signal level when no beat for this long
     thr_frac: float = 0.35  # main threshold between noise (0) and signal (1) levels
     weak_frac: float = 0.6  # a candidate below this x the QRS level may be interposed noise
     weak_frac_regular: float = 0.8  # ... this x when the recent RR intervals are regular
     premature: float = 0.75  # ... when it comes before this x the median RR
     interposed: float = 1.2  # ... and a larger one follows within this x median RR of the last beat
+    dominant: float = 1.3  # a premature candidate above weak_frac gives way to one this x larger
 
     def __post_init__(self) -> None:
         lo, hi = self.band_hz

@@ -373,7 +373,8 @@ class StreamingQRSDetector:
             return False
         if v >= thr1:
             cfg = self.config
-            return (last_c >= 0 and self.n_rr >= RR_HISTORY and v < self.weak * spk
+            return (last_c >= 0 and self.n_rr >= RR_HISTORY
+                    and (v < self.weak * spk or self.weak == cfg.weak_frac_regular)
                     and gap < cfg.premature * self._rr_median())  # fmt: skip
         return v >= thr2 and last_c >= 0
 
@@ -385,10 +386,14 @@ class StreamingQRSDetector:
         (``gap < premature`` x median RR), and a larger candidate above the threshold follows
         within the look-ahead so that it lands on the regular rhythm (``interposed`` x median
         RR after the last beat). A premature beat is followed by a (compensatory) pause, not by a
-        beat on time.
+        beat on time. In a regular rhythm a premature candidate that is not weak gives way only
+        to a ``dominant`` x larger one landing on the rhythm (noise peak before a paced beat).
         """
         cfg = self.config
-        if last_c < 0 or self.n_rr < RR_HISTORY or v >= self.weak * spk:
+        if last_c < 0 or self.n_rr < RR_HISTORY:
+            return False
+        strong = v >= self.weak * spk
+        if strong and self.weak != cfg.weak_frac_regular:
             return False
         rr = self._rr_median()
         gap = c - last_c
@@ -400,6 +405,10 @@ class StreamingQRSDetector:
             if c2 > end:
                 break
             if c2 - c < self._d.refractory:
+                continue
+            if strong:  # a clear candidate only gives way to a much larger one
+                if v2 >= cfg.dominant * v and v2 >= thr1 and c2 >= on_time:
+                    return True
                 continue
             if v2 > v and v2 >= thr1:
                 return True
