@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgdash.errors import ConfigError, ECGDashError
+from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
 from ecgdash.settings import Settings
 
 
@@ -74,6 +75,11 @@ def cmd_db(args: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+def _kafka_security(s: Settings) -> KafkaSecurity:
+    """The security settings apply to external brokers; the local stack's is plaintext."""
+    return s.kafka_security() if s.kafka_bootstrap else PLAINTEXT
+
+
 def cmd_ingest(args: argparse.Namespace, s: Settings) -> int:
     from ingest.run import read_mapping, run_ingest
 
@@ -84,7 +90,7 @@ def cmd_ingest(args: argparse.Namespace, s: Settings) -> int:
         seconds=args.minutes * 60 if args.minutes else None,
         speed=None if args.speed == "max" else float(args.speed), loop=args.loop,
         start=args.start, mapping=read_mapping(Path(args.mapping)) if args.mapping else None,
-        show_progress=not args.quiet,
+        show_progress=not args.quiet, security=_kafka_security(s),
     )
     print(f"sent {result.stats.messages} messages, {result.stats.samples} samples, "
           f"{len(result.streams)} patients")
@@ -101,7 +107,7 @@ def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
     common = {
         "bootstrap": ep["bootstrap"], "topic": s.topic, "writer_dsn": ep["writer"],
         "source_format": s.kafka_format, "available_now": args.available_now,
-        "max_offsets_per_trigger": s.max_offsets_per_trigger,
+        "max_offsets_per_trigger": s.max_offsets_per_trigger, "security": _kafka_security(s),
     }
     query: Any
     if args.job == "raw-writer":

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ecgdash.kafka_security import KafkaSecurity
+
 DbMode = Literal["timescale", "postgres", "external"]
 
 
@@ -33,6 +35,12 @@ class Settings(BaseSettings):
     topic: str = "ecg.waveform"
     dlq_topic: str = "ecg.waveform.dlq"
     partitions: int = Field(4, ge=1)
+    # how clients authenticate (Amazon MSK: SASL_SSL + SCRAM-SHA-512; see ecgdash.kafka_security)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle (PEM); default: system CAs")
     kafka_format: Literal["ecgkafka", "kafka"] = Field(
         "ecgkafka", description="Spark source: our Python source, or Spark's kafka connector"
     )
@@ -46,6 +54,12 @@ class Settings(BaseSettings):
     checkpoint_dir: str | None = Field(
         None, description="default: <home>/checkpoints; a folder or a Hadoop URI (hdfs://, s3://)"
     )
+
+    def kafka_security(self) -> KafkaSecurity:
+        """The Kafka client security these settings describe (raises ConfigError if incomplete)."""
+        pw = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+        return KafkaSecurity(self.kafka_security_protocol, self.kafka_sasl_mechanism,
+                             self.kafka_sasl_username, pw, self.kafka_ssl_cafile)  # fmt: skip
 
     def checkpoint(self, query: str) -> Path | str:
         """Checkpoint location of one streaming query: a Path, or a URI string kept as given."""

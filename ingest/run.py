@@ -13,6 +13,7 @@ from typing import Literal
 from tqdm import tqdm
 
 from ecgdash.errors import RecordError
+from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
 from ingest.producer import Publisher
 from ingest.records import Recording, load_records
 from ingest.replay import PatientStream, ReplayStats, plan_streams, replay
@@ -48,6 +49,7 @@ def run_ingest(
     start: Literal["now", "record"] = "now",
     mapping: dict[str, str] | None = None,
     show_progress: bool = True,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> IngestResult:
     """Publish `n_patients` streams (default: one per record) for `seconds` of signal each.
 
@@ -78,7 +80,7 @@ def run_ingest(
         names=mapping,
     )
     total = sum(s.n_total * len(s.recording.signals) for s in streams)
-    publisher = Publisher(bootstrap, topic)
+    publisher = Publisher(bootstrap, topic, **security.client_kwargs())
     bar = tqdm(total=total if total < 2**60 else None, unit="sample", unit_scale=True,
                disable=not show_progress, desc="replay")
     try:

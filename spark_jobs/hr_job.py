@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
+from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
 from spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 
 QUERY_NAME = "hr_job"
@@ -217,9 +218,11 @@ def start_hr_job(
     available_now: bool = False,
     max_offsets_per_trigger: int | None = None,
     starting_offsets: str = "earliest",
+    security: KafkaSecurity = PLAINTEXT,
 ) -> tuple[StreamingQuery, HrWriter]:
     """Start the heart-rate query (trigger `trigger_s`, 5 s or more recommended)."""
-    src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger)
+    src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger,
+                       security)
     beats = (
         read_topic(spark, src, QUERY_NAME)
         .where(F.col("key").isNotNull())

@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,8 @@ from pyspark.sql.streaming.datasource import (
     ReadMaxRows,
     SupportsTriggerAvailableNow,
 )
+
+from ecgdash.kafka_security import KafkaSecurity
 
 KAFKA_SCHEMA = (
     "key binary, value binary, topic string, partition int, offset long, "
@@ -49,6 +51,7 @@ class KafkaRange(InputPartition):
     start: int
     end: int
     bootstrap: str
+    client: dict[str, Any] = field(default_factory=dict)  # kafka-python security kwargs
 
 
 def _consumer(bootstrap: str, **extra: Any) -> Any:
@@ -90,12 +93,14 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         max_rows = options.get("maxoffsetspertrigger")
         self.max_rows = int(max_rows) if max_rows else None
         self.lag_group = options.get("groupidforlag")
+        # the built-in kafka source's security options (kafka.security.protocol, ...)
+        self.client = KafkaSecurity.from_spark_options(options).client_kwargs()
         self._consumer: Any = None  # created lazily: readers are pickled
         self._cap: dict[str, int] | None = None  # availableNow: stop at these offsets
 
     def _c(self) -> Any:
         if self._consumer is None:
-            self._consumer = _consumer(self.bootstrap)
+            self._consumer = _consumer(self.bootstrap, **self.client)
         return self._consumer
 
     def _tps(self) -> list[Any]:
@@ -147,7 +152,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def partitions(self, start: dict, end: dict) -> Sequence[InputPartition]:
         begin = start.get(self.topic, {})
         return [
-            KafkaRange(self.topic, int(p), int(begin.get(p, 0)), int(e), self.bootstrap)
+            KafkaRange(self.topic, int(p), int(begin.get(p, 0)), int(e), self.bootstrap, self.client)
             for p, e in sorted(end.get(self.topic, {}).items(), key=lambda kv: int(kv[0]))
             if int(e) > int(begin.get(p, 0))
         ]
@@ -160,7 +165,8 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         if not self.lag_group:
             return
         try:
-            _commit_for_lag(self.bootstrap, self.lag_group, self.topic, end.get(self.topic, {}))
+            _commit_for_lag(self.bootstrap, self.lag_group, self.topic, end.get(self.topic, {}),
+                            self.client)
         except Exception as exc:  # monitoring only: the checkpoint holds the real offsets
             log.warning("could not publish progress for group %s: %r", self.lag_group, exc)
 
@@ -188,7 +194,7 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
     from kafka import TopicPartition
 
     tp = TopicPartition(r.topic, r.partition)
-    c = _consumer(r.bootstrap, max_partition_fetch_bytes=8 * 1024 * 1024)
+    c = _consumer(r.bootstrap, max_partition_fetch_bytes=8 * 1024 * 1024, **r.client)
     try:
         c.assign([tp])
         c.seek(tp, r.start)
@@ -216,11 +222,12 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
         c.close()
 
 
-def _commit_for_lag(bootstrap: str, group: str, topic: str, offsets: dict[str, int]) -> None:
+def _commit_for_lag(bootstrap: str, group: str, topic: str, offsets: dict[str, int],
+                    client: dict[str, Any]) -> None:
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **client)
     try:
         c.commit(
             {TopicPartition(topic, int(p)): OffsetAndMetadata(int(o), "", -1)

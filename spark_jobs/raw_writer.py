@@ -18,6 +18,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from ecgdash.codec import PatientMeta, decode
 from ecgdash.errors import DecodeError, DeliveryError
+from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
 from spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 from timescale.store import Batch, BatchResult, DeadLetter, write_batch
 
@@ -54,6 +55,7 @@ class RawWriter:
     dlq_topic: str
     checkpoint: Checkpoint
     query_name: str = QUERY_NAME
+    security: KafkaSecurity = PLAINTEXT
     results: list[BatchResult] = field(default_factory=list)
     _conn: psycopg.Connection | None = None
     _producer: Any = None
@@ -92,7 +94,8 @@ class RawWriter:
         from kafka import KafkaProducer
 
         if self._producer is None:
-            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", retries=5)
+            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", retries=5,
+                                           **self.security.client_kwargs())
         futures = [
             self._producer.send(
                 self.dlq_topic, key=d.key, value=d.value,
@@ -129,10 +132,12 @@ def start_raw_writer(
     available_now: bool = False,
     max_offsets_per_trigger: int | None = None,
     starting_offsets: str = "earliest",
+    security: KafkaSecurity = PLAINTEXT,
 ) -> tuple[StreamingQuery, RawWriter]:
     """Start the query; `available_now` processes what is in the topic now, then stops."""
-    src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger)
-    writer = RawWriter(writer_dsn, bootstrap, dlq_topic, checkpoint)
+    src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger,
+                       security)
+    writer = RawWriter(writer_dsn, bootstrap, dlq_topic, checkpoint, security=security)
     query = start_query(read_topic(spark, src, QUERY_NAME), QUERY_NAME, writer, checkpoint,
                         trigger_s, available_now)
     return query, writer

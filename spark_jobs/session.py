@@ -14,6 +14,7 @@ from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
+from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
 from spark_jobs.kafka_source import KafkaDataSource
 
 
@@ -52,6 +53,7 @@ class StreamSource:
     source_format: str = "ecgkafka"
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int | None = None
+    security: KafkaSecurity = PLAINTEXT
 
 
 def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataFrame:
@@ -66,6 +68,8 @@ def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataF
         reader = reader.option("groupIdForLag", f"ecgdash.{query_name}")
     if src.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(src.max_offsets_per_trigger))
+    for key, value in src.security.spark_options().items():
+        reader = reader.option(key, value)
     return reader.load()
 
 
