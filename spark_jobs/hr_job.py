@@ -9,6 +9,7 @@ on a batch boundary is found once. Beats and 1-s quality windows are written wit
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ def detect_group(
     from ecgdash.codec import PatientMeta, decode
     from ecgdash.errors import DecodeError
     from ecgdash.qrs import StreamingQRSDetector
+    from ecgdash.qrs.config import DetectorConfig
+    from ecgdash.qrs.state import StateError
 
     patient = str(key[0])
     pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
@@ -63,7 +66,11 @@ def detect_group(
     leads = ""
     if state.exists:
         blob, base, nxt, start_us, fs, leads = state.get
-        det = StreamingQRSDetector.from_bytes(bytes(blob))
+        try:
+            det = StreamingQRSDetector.from_bytes(bytes(blob), DetectorConfig())
+        except StateError as exc:  # another detector version or settings: learn afresh
+            logging.getLogger(__name__).warning("patient %s: new detector (%s)", patient, exc)
+            det = None
     out: list[tuple] = []
     for value in pdf["value"]:
         try:

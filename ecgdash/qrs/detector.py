@@ -28,7 +28,7 @@ from scipy import ndimage, signal
 
 from ecgdash.qrs.config import DetectorConfig, derive
 from ecgdash.qrs.quality import QualityWindow, WindowQuality
-from ecgdash.qrs.state import decode_state, encode_state
+from ecgdash.qrs.state import StateError, decode_state, encode_state
 
 RR_HISTORY = 8
 QUALITY_RING = 128
@@ -126,11 +126,9 @@ class StreamingQRSDetector:
     def to_bytes(self) -> bytes:
         """Serialise the full state (a few kB, bounded) for storage between micro-batches."""
         cfg = self.config
-        out: dict[str, object] = {
-            "fs": self.fs,
-            "n_leads": self.n_leads,
-            "cfg": np.array([*cfg.band_hz, *(getattr(cfg, f.name) for f in fields(cfg)[1:])], dtype=float),
-        }
+        out: dict[str, object] = {"fs": self.fs, "n_leads": self.n_leads}
+        for f in fields(cfg):  # by name, so a later version can tell what it is reading
+            out[f"cfg.{f.name}"] = getattr(cfg, f.name)
         for name in _SCALARS:
             out[name] = getattr(self, name)
         for name in _ARRAYS:
@@ -139,20 +137,30 @@ class StreamingQRSDetector:
         return encode_state(out)
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> StreamingQRSDetector:
-        """Restore a detector written by :meth:`to_bytes`."""
+    def from_bytes(cls, blob: bytes, config: DetectorConfig | None = None) -> StreamingQRSDetector:
+        """Restore a detector written by :meth:`to_bytes`.
+
+        Raises :class:`~ecgdash.qrs.state.StateError` for a blob this version cannot continue:
+        corrupt, written by an older detector, or (when ``config`` is given) written with other
+        settings than ``config``. The caller then starts a fresh detector.
+        """
         st = decode_state(blob)
-        c = st["cfg"].tolist()
-        rest = {f.name: type(getattr(DetectorConfig(), f.name))(v)
-                for f, v in zip(fields(DetectorConfig)[1:], c[2:], strict=True)}  # fmt: skip
-        cfg = DetectorConfig((c[0], c[1]), **rest)
-        det = cls(float(st["fs"]), int(st["n_leads"]), cfg)
-        for name in _SCALARS:
-            v = st[name].item()
-            setattr(det, name, v)
-        for name in _ARRAYS:
-            setattr(det, name, st[name])
-        det._q.load(st)
+        try:
+            vals = {f.name: st[f"cfg.{f.name}"] for f in fields(DetectorConfig)}
+            cfg = DetectorConfig(
+                **{n: (tuple(v.tolist()) if v.ndim else type(getattr(DetectorConfig(), n))(v.item()))
+                   for n, v in vals.items()}  # fmt: skip
+            )
+            if config is not None and cfg != config:
+                raise StateError("QRS state was written with other detector settings")
+            det = cls(float(st["fs"]), int(st["n_leads"]), cfg)
+            for name in _SCALARS:
+                setattr(det, name, st[name].item())
+            for name in _ARRAYS:
+                setattr(det, name, st[name])
+            det._q.load(st)
+        except KeyError as exc:
+            raise StateError(f"QRS state lacks {exc} (written by another detector version)") from exc
         det._update_refractory()
         return det
 

@@ -133,3 +133,25 @@ def test_long_pushes_score_beats_as_short_ones() -> None:
     b += long_.flush()
     assert a == b
     assert sum(beat.hr_bpm is not None for beat in b) > 0.9 * len(b)
+
+
+def test_state_from_other_versions_or_settings_is_refused_clearly(mitdb) -> None:
+    """A blob written with other settings, or by an older detector (config stored by position),
+    raises StateError; the heart-rate job then starts that patient's detector afresh."""
+    from dataclasses import replace
+
+    from ecgdash.qrs.config import DetectorConfig
+    from ecgdash.qrs.state import StateError, decode_state, encode_state
+
+    x, fs, _ = mitdb("101")
+    det = StreamingQRSDetector(fs, 2, replace(DetectorConfig(), searchback=1.7))
+    det.push(x[: int(10 * fs)])
+    blob = det.to_bytes()
+    same = StreamingQRSDetector.from_bytes(blob)  # its own settings: continues exactly
+    assert same.config.searchback == 1.7 and same.to_bytes() == blob
+    with pytest.raises(StateError, match="other detector settings"):
+        StreamingQRSDetector.from_bytes(blob, DetectorConfig())
+    old = {k: v for k, v in decode_state(blob).items() if not k.startswith("cfg.")}
+    old["cfg"] = np.arange(17.0)
+    with pytest.raises(StateError, match="another detector version"):
+        StreamingQRSDetector.from_bytes(encode_state(old))
