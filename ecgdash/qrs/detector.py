@@ -118,8 +118,10 @@ class StreamingQRSDetector:
         self.pend = np.zeros((0, 5))  # candidates: c, value, slope, loc, lead mask
         self.ready = np.zeros((0, 4))  # decided beats: loc, c, searchback, lead mask
         self.qring = np.full((QUALITY_RING, 2), -1.0)  # recent windows: index, score
-        self.refr = float(self._d.refractory)  # refractory period, samples (from rr, n_rr)
-        self.weak = self.config.weak_frac  # interposed-rule level (from rr, n_rr)
+        # derived from rr and n_rr, not state of their own: refractory period (samples),
+        # interposed-rule level, whether the rhythm is regular, median RR (samples)
+        self.refr, self.weak, self.regular, self._med = 0.0, 0.0, False, 0.0
+        self._update_refractory()
         self.trace: list[tuple[int, float, float, str]] | None = None  # debugging aid, not state
 
     # ---------------------------------------------------------------- state
@@ -382,7 +384,7 @@ class StreamingQRSDetector:
         if v >= thr1:
             cfg = self.config
             return (last_c >= 0 and self.n_rr >= RR_HISTORY
-                    and (v < self.weak * spk or self.weak == cfg.weak_frac_regular)
+                    and (v < self.weak * spk or self.regular)
                     and gap < cfg.premature * self._rr_median())  # fmt: skip
         return v >= thr2 and last_c >= 0
 
@@ -401,7 +403,7 @@ class StreamingQRSDetector:
         if last_c < 0 or self.n_rr < RR_HISTORY:
             return False
         strong = v >= self.weak * spk
-        if strong and self.weak != cfg.weak_frac_regular:
+        if strong and not self.regular:
             return False
         rr = self._rr_median()
         gap = c - last_c
@@ -424,32 +426,48 @@ class StreamingQRSDetector:
                 return True
         return False
 
+    @property
+    def rr(self) -> NDArray[np.float64]:
+        """The last ``RR_HISTORY`` RR intervals (samples), oldest first, zero-padded in front."""
+        out = np.zeros(RR_HISTORY)
+        if self._rrl:
+            out[RR_HISTORY - len(self._rrl) :] = self._rrl
+        return out
+
+    @rr.setter
+    def rr(self, value: NDArray[np.float64]) -> None:
+        k = min(int(self.n_rr), RR_HISTORY)
+        self._rrl = [float(v) for v in np.asarray(value, dtype=np.float64)[RR_HISTORY - k :]] if k else []
+
     def _update_refractory(self) -> None:
-        """Refractory period: ``refractory_s``, or ``refractory_rr`` x the median RR if longer;
-        ``weak_frac_regular`` instead of ``weak_frac`` when the RR history is regular.
+        """Median RR; refractory period: ``refractory_s``, or ``refractory_rr`` x the median RR if
+        longer; ``weak_frac_regular`` instead of ``weak_frac`` when the RR history is regular.
 
         Derived from the RR history (not state of its own): recomputed when it changes.
         """
         cfg = self.config
         self.refr = float(self._d.refractory)
         self.weak = cfg.weak_frac
-        if self.n_rr >= RR_HISTORY:
-            v = sorted(self.rr.tolist())
-            med = 0.5 * (v[RR_HISTORY // 2 - 1] + v[RR_HISTORY // 2])  # = _rr_median()
+        self.regular = False
+        k = len(self._rrl)
+        if k == 0:
+            self._med = self.fs  # 1 s before any RR is known
+            return
+        v = sorted(self._rrl)  # a few values: sorting in Python beats np.median here
+        med = self._med = float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
+        if k >= RR_HISTORY:
             self.refr = max(self.refr, cfg.refractory_rr * med)
             if v[-2] - v[1] <= 0.25 * med:  # a regular rhythm: RR spread (2nd to 7th) within 25 %
                 self.weak = cfg.weak_frac_regular
+                self.regular = True
 
     def _rr_median(self) -> float:
-        if self.n_rr == 0:
-            return self.fs  # 1 s before any RR is known
-        k = min(self.n_rr, RR_HISTORY)  # a few values: sorting in Python beats np.median here
-        v = sorted(self.rr[RR_HISTORY - k :].tolist())
-        return float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
+        return self._med
 
     def _add_rr(self, rr: int) -> None:
-        self.rr[:-1] = self.rr[1:]
-        self.rr[-1] = rr
+        self._rrl.append(float(rr))
+        if len(self._rrl) > RR_HISTORY:
+            del self._rrl[0]
         self.n_rr += 1
         self._update_refractory()
 
