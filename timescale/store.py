@@ -81,14 +81,14 @@ WHERE patient_id = ANY(%s) GROUP BY patient_id"""
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS waveform_stage
     (patient_id text, signal_index smallint, time timestamptz, sample_index bigint,
-     samples smallint[]) ON COMMIT DELETE ROWS"""
+     samples smallint[], lo smallint, hi smallint) ON COMMIT DELETE ROWS"""
 _STAGE_COPY = (
-    "COPY waveform_stage (patient_id, signal_index, time, sample_index, samples) "
+    "COPY waveform_stage (patient_id, signal_index, time, sample_index, samples, lo, hi) "
     "FROM STDIN (FORMAT BINARY)"
 )
 _STAGE_MERGE = """
-INSERT INTO waveform (patient_id, signal_index, time, sample_index, samples)
-SELECT patient_id, signal_index, time, sample_index, samples FROM waveform_stage
+INSERT INTO waveform (patient_id, signal_index, time, sample_index, samples, lo, hi)
+SELECT patient_id, signal_index, time, sample_index, samples, lo, hi FROM waveform_stage
 ON CONFLICT (patient_id, signal_index, time) DO NOTHING"""
 _DEAD_INSERT = """
 INSERT INTO dead_letters (query_id, batch_id, topic, kafka_partition, kafka_offset,
@@ -176,10 +176,12 @@ def _copy_chunks(conn: psycopg.Connection, chunks: Sequence[SampleChunk]) -> int
     conn.execute(_STAGE)
     with conn.cursor() as cur:
         with cur.copy(_STAGE_COPY) as copy:
-            copy.set_types(["text", "int2", "timestamptz", "int8", "int2[]"])
+            copy.set_types(["text", "int2", "timestamptz", "int8", "int2[]", "int2", "int2"])
             for c in chunks:
                 t = us_to_datetime(c.time_us())
+                lo, hi = c.samples.min(axis=1).tolist(), c.samples.max(axis=1).tolist()
                 for lead in range(c.n_leads):
-                    copy.write_row((c.patient, lead, t, c.first_index, c.samples[lead].tolist()))
+                    copy.write_row((c.patient, lead, t, c.first_index, c.samples[lead].tolist(),
+                                    lo[lead], hi[lead]))
         cur.execute(_STAGE_MERGE)
         return cur.rowcount

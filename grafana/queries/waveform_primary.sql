@@ -1,8 +1,8 @@
 -- Ward wall tile: the primary lead (lowest signal index) of $patient in mV, reduced to min/max per
 -- bucket. The bucket is $__interval, widened so the range never holds more than {{points}}
 -- buckets (Grafana's rounded $__interval alone can overshoot maxDataPoints by up to 1.5x).
--- Under 1 s a bucket is exact per sample; from 1 s on, each ~1 s chunk is reduced first and
--- counted in the bucket where it starts (placement off by at most one bucket: about a pixel).
+-- Under 1 s a bucket is exact per sample; from 1 s on, each ~1 s chunk's stored min/max (lo, hi)
+-- is counted in the bucket where it starts (placement off by at most one bucket: about a pixel).
 -- The branch conditions hold only constants, so PostgreSQL runs one branch (one-time filter).
 -- Buckets are epoch milliseconds in integer arithmetic (cheaper per sample than interval maths).
 WITH lead AS (
@@ -30,7 +30,9 @@ WITH lead AS (
            m.lo, m.hi
     FROM lead l
     JOIN waveform w ON w.patient_id = l.patient_id AND w.signal_index = l.signal_index
-    CROSS JOIN LATERAL (SELECT min(v) AS lo, max(v) AS hi FROM unnest(w.samples) AS v) m
+    -- the chunk's stored extremes; rows written before they were stored fall back to the samples
+    CROSS JOIN LATERAL (SELECT coalesce(w.lo, (SELECT min(v) FROM unnest(w.samples) AS v)) AS lo,
+                               coalesce(w.hi, (SELECT max(v) FROM unnest(w.samples) AS v)) AS hi) m
     WHERE greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint >= 1000 AND $__timeFilter(w.time)
 )
 SELECT to_timestamp(bucket / 1000.0) AS "time",

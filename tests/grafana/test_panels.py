@@ -108,6 +108,33 @@ def test_patient_leads_long_range_takes_chunk_path(reader) -> None:
     assert len(lengths) == 2 and max(lengths.values()) <= panel["maxDataPoints"]
 
 
+def test_chunk_extremes_are_stored_with_the_samples(reader) -> None:
+    """The raw writer stores each chunk's min and max (ADC units) beside its samples."""
+    bad = reader.execute(
+        "SELECT count(*) FILTER (WHERE lo IS NULL OR hi IS NULL), "
+        "count(*) FILTER (WHERE lo <> (SELECT min(v) FROM unnest(samples) v) "
+        "                    OR hi <> (SELECT max(v) FROM unnest(samples) v)), count(*) "
+        "FROM waveform").fetchone()
+    assert bad[0] == 0 and bad[1] == 0 and bad[2] > 1000
+
+
+def test_long_range_falls_back_to_samples_without_stored_extremes(grafana_db, reader) -> None:
+    """Rows written before the extremes were stored (NULL lo/hi) draw the same as new ones."""
+    import psycopg
+
+    panel = next(p for p in panels("patient") if p["title"].startswith("ECG"))
+    ctx = QueryContext(T0 - timedelta(hours=23, minutes=57), T0 + timedelta(minutes=3),
+                       panel["maxDataPoints"], 1, {"patient": Variable(("sinus-101",))})
+    sql = panel["targets"][0]["rawSql"]
+    stored = run(reader, sql, ctx).rows
+    with psycopg.connect(grafana_db.admin_dsn) as admin:  # one transaction, rolled back
+        n = admin.execute("UPDATE waveform SET lo = NULL, hi = NULL WHERE patient_id = 'sinus-101'").rowcount
+        assert n > 300
+        fallback = run(admin, sql, ctx).rows
+        admin.rollback()
+    assert stored and fallback == stored
+
+
 def test_wall_state_reports_stale_and_noisy(reader) -> None:
     panel = next(p for p in panels("wall") if p["title"] == "Signal")
     sql = panel["targets"][0]["rawSql"]

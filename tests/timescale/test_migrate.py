@@ -66,3 +66,33 @@ def test_job_runner_runs_every_policy(pg_timescale: Db) -> None:
         # nothing is due right after a run
         assert run_due_jobs(conn, {r.job_id: conn.execute("SELECT now()").fetchone()[0]
                                    for r in runs}) == []
+
+
+def test_extremes_migration_upgrades_a_compressed_hypertable(pg_timescale: Db) -> None:
+    """core/003 (per-chunk lo/hi) on a deployment whose waveform is already a compressed
+    hypertable: the columns are added, old rows read NULL (the panels fall back to the samples)
+    and new rows take values. Run on a copy of the old table in a scratch schema."""
+    sql = (migrate_mod.SQL_DIR / "core" / "003-waveform-extremes.sql").read_text()
+    with psycopg.connect(pg_timescale.admin, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS upgrade_test CASCADE")
+        conn.execute("CREATE SCHEMA upgrade_test")
+        try:
+            conn.execute("SET search_path TO upgrade_test, public")
+            conn.execute(
+                "CREATE TABLE waveform (patient_id text NOT NULL, signal_index smallint NOT NULL, "
+                "time timestamptz NOT NULL, sample_index bigint NOT NULL, samples smallint[] NOT NULL, "
+                "PRIMARY KEY (patient_id, signal_index, time))")
+            conn.execute("SELECT create_hypertable('waveform', by_range('time', INTERVAL '1 hour'))")
+            conn.execute("ALTER TABLE waveform SET (timescaledb.compress, "
+                         "timescaledb.compress_segmentby = 'patient_id, signal_index', "
+                         "timescaledb.compress_orderby = 'time')")
+            conn.execute("INSERT INTO waveform VALUES ('p', 0, '2024-01-01 00:00+00', 0, '{1,5,-3}')")
+            n = conn.execute("SELECT count(compress_chunk(c)) FROM show_chunks('waveform') c").fetchone()[0]
+            assert n == 1
+            conn.execute(sql)
+            conn.execute("INSERT INTO waveform VALUES ('p', 0, '2024-01-01 00:00:01+00', 3, '{2,7}', 2, 7)")
+            rows = conn.execute("SELECT sample_index, lo, hi FROM waveform ORDER BY time").fetchall()
+            assert rows == [(0, None, None), (3, 2, 7)]
+        finally:
+            conn.execute("RESET search_path")
+            conn.execute("DROP SCHEMA upgrade_test CASCADE")
