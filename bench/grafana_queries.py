@@ -55,8 +55,11 @@ class Template:
         self.n_chunks = rec.n_samples // self.fs
         adc = rec.adc[: self.n_chunks * self.fs]
         self.fields: list[list[bytes]] = []
+        self.extremes: list[list[bytes]] = []  # the chunk's lo and hi fields (as the writer stores)
         for lead in range(adc.shape[1]):
             per = adc[:, lead].reshape(self.n_chunks, self.fs)
+            self.extremes.append([struct.pack(">ihih", 2, int(lo), 2, int(hi))
+                                  for lo, hi in zip(per.min(axis=1), per.max(axis=1), strict=True)])
             el = np.empty((self.n_chunks, self.fs), dtype=[("len", ">i4"), ("v", ">i2")])
             el["len"], el["v"] = 2, per
             head = struct.pack(">iiiiii", 1, 0, 21, self.fs, 1, 0)[:20]  # ndim, flags, int2, dim, lb
@@ -95,7 +98,7 @@ def load(dsn: str, templates: list[Template], patients: int, hours: float) -> di
                 pid_field = struct.pack(">i", len(pid)) + pid
                 offset = (p * 97) % tpl.n_chunks  # each patient starts elsewhere in its record
                 with cur.copy("COPY waveform (patient_id, signal_index, time, sample_index, "
-                              "samples) FROM STDIN (FORMAT BINARY)") as copy:
+                              "samples, lo, hi) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.write(COPY_HEADER)
                     buf: list[bytes] = []
                     for k in range(n_sec):
@@ -103,8 +106,8 @@ def load(dsn: str, templates: list[Template], patients: int, hours: float) -> di
                         idx = struct.pack(">iq", 8, k * tpl.fs)
                         chunk = (offset + k) % tpl.n_chunks
                         for lead, fields in enumerate(tpl.fields):
-                            buf += (b"\x00\x05", pid_field, struct.pack(">ih", 2, lead), ts, idx,
-                                    fields[chunk])
+                            buf += (b"\x00\x07", pid_field, struct.pack(">ih", 2, lead), ts, idx,
+                                    fields[chunk], tpl.extremes[lead][chunk])
                         if len(buf) > 60_000:
                             copy.write(b"".join(buf))
                             buf.clear()
