@@ -99,6 +99,26 @@ def cmd_ingest(args: argparse.Namespace, s: Settings) -> int:
     return 0 if result.ok else 2
 
 
+def cmd_export(args: argparse.Namespace, s: Settings) -> int:
+    import psycopg
+
+    from ecgdash.export import export, parse_time
+
+    if s.db_mode == "external":
+        if not s.db_reader_dsn:
+            raise ConfigError("external mode needs ECG_DB_READER_DSN to export")
+        dsn = s.db_reader_dsn.get_secret_value()
+    else:
+        dsn = _endpoints(s)["reader"]
+    with psycopg.connect(dsn, prepare_threshold=None) as conn:
+        res = export(conn, args.patient, parse_time(args.start), parse_time(args.end), args.format,
+                     Path(args.out), show_progress=not args.quiet)  # fmt: skip
+    for f in res.files:
+        print(f)
+    print(f"{res.samples} samples per lead ({res.missing} missing), {res.beats} beats")
+    return 0
+
+
 def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
     from spark_jobs.session import make_spark
 
@@ -189,6 +209,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--available-now", action="store_true",
                     help="process what the topic holds now, then stop")
     sp.set_defaults(func=cmd_spark)
+
+    ex = sub.add_parser(
+        "export", help="export a stored range of one patient to WFDB, Parquet or NumPy",
+        description="Export one patient's stored ECG in [--start, --end) (signal clock, ISO 8601, "
+        "UTC if no zone) with its beats: WFDB (.hea/.dat + .qrs annotations), Parquet or NumPy "
+        "(.npz). Samples are the stored ADC values; gaps are -32768 (WFDB's invalid sample).",
+    )  # fmt: skip
+    ex.add_argument("--patient", required=True)
+    ex.add_argument("--start", required=True, help="first instant, e.g. 2024-03-01T08:00:00Z")
+    ex.add_argument("--end", required=True, help="end instant (exclusive)")
+    ex.add_argument("--format", choices=["wfdb", "parquet", "npz"], default="wfdb")
+    ex.add_argument("--out", default="export", help="output folder (default ./export)")
+    ex.add_argument("--quiet", action="store_true", help="no progress bar")
+    ex.set_defaults(func=cmd_export)
 
     from grafana.cli import add_parser as add_grafana_parser
 

@@ -1,0 +1,259 @@
+"""Export a stored range of one patient's ECG for ML work: WFDB (with beat annotations), Parquet
+or NumPy.
+
+The range is ``[start, end)`` on the patient's signal clock: stream sample ``k`` was recorded at
+``patients.start_time + k / fs``. Samples are exported exactly as stored (ADC units, int16), with
+each lead's gain (ADC units per mV) and baseline, so ``mV = (adc - baseline) / gain``. Samples
+missing in the range (a gap in the stream) are ``-32768``, WFDB's "invalid sample" value for
+format 16, in every format; a ``valid`` mask says the same in Parquet and NumPy.
+
+Formats (each written into ``out_dir`` with base name ``<patient>_<start>``):
+
+* ``wfdb``: ``.hea`` + ``.dat`` (format 16, the stored ADC values and each lead's gain and
+  baseline), and a ``.qrs`` annotation file with one ``N`` per detected beat (our detector does
+  not classify beats; ``N`` is the WFDB code for "beat"). Read with ``wfdb.rdrecord`` /
+  ``wfdb.rdann(..., "qrs")``.
+* ``parquet``: ``<name>.parquet``, one row per sample: ``time`` (UTC, µs), ``sample_index``, one
+  int16 column per lead (ADC), ``valid``; the leads' fs/gain/baseline/units are in the schema
+  metadata (key ``ecgdash``). ``<name>_beats.parquet``: time, sample_index, rr_ms, hr_bpm,
+  leads, quality.
+* ``npz``: ``adc`` (n, leads) int16, ``valid`` (n, leads) bool, ``fs``, ``gain``, ``baseline``,
+  ``leads``, ``start_index``, ``start_time_us``, and ``beats`` (sample offsets into ``adc``),
+  ``beat_rr_ms``, ``beat_hr_bpm``.
+
+The database is read as ``ecg_reader`` with parameterised SQL, page by page (one
+query per 10 minutes of signal), with a progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import psycopg
+from tqdm import tqdm
+
+from ecgdash.errors import ExportError
+
+Format = Literal["wfdb", "parquet", "npz"]
+FORMATS: tuple[str, ...] = ("wfdb", "parquet", "npz")
+INVALID = -32768  # WFDB format 16 "invalid sample"
+PAGE = timedelta(minutes=10)  # chunk time read per query
+MAX_SAMPLES = 2_000_000_000  # per lead: refuse a range no memory holds (~64 days at 360 Hz)
+
+_PATIENT = "SELECT fs, start_time FROM patients WHERE patient_id = %s"
+_SIGNALS = """
+SELECT signal_index, lead, gain, baseline, adc_res, adc_zero, units
+FROM signals WHERE patient_id = %s ORDER BY signal_index"""
+# chunks overlapping [i0, i1): the time filter (with a chunk's length of slack) uses the index
+_CHUNKS = """
+SELECT signal_index, sample_index, samples FROM waveform
+WHERE patient_id = %s AND time >= %s AND time < %s
+  AND sample_index < %s AND sample_index + cardinality(samples) > %s
+ORDER BY signal_index, sample_index"""
+_BEATS = """
+SELECT sample_index, time, rr_ms, hr_bpm, leads, quality FROM beats
+WHERE patient_id = %s AND time >= %s AND time < %s AND sample_index >= %s AND sample_index < %s
+ORDER BY sample_index"""
+
+
+@dataclass(frozen=True)
+class Lead:
+    index: int
+    name: str
+    gain: float
+    baseline: int
+    adc_res: int
+    adc_zero: int
+    units: str
+
+
+@dataclass
+class Extract:
+    """One patient's samples and beats in a range, as stored."""
+
+    patient: str
+    fs: float
+    start_index: int  # stream index of adc[0]
+    start_time: datetime  # time of adc[0]
+    leads: list[Lead]
+    adc: np.ndarray  # (n, leads) int16, INVALID where nothing is stored
+    valid: np.ndarray  # (n, leads) bool
+    beats: np.ndarray  # sample offsets into adc
+    beat_time: list[datetime]
+    beat_rr_ms: np.ndarray  # float, NaN where unknown
+    beat_hr_bpm: np.ndarray
+    beat_leads: list[str]
+    beat_quality: np.ndarray
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    files: list[Path]
+    samples: int  # per lead
+    missing: int  # samples (summed over leads) with nothing stored
+    beats: int
+
+
+def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: datetime,
+               show_progress: bool = False) -> Extract:
+    """The samples and beats of ``patient`` in ``[start, end)``; ExportError on a bad request."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ExportError("start and end must carry a time zone (e.g. 2024-03-01T08:00:00+00:00)")
+    if end <= start:
+        raise ExportError(f"empty or inverted range: end {end.isoformat()} is not after start "
+                          f"{start.isoformat()}")  # fmt: skip
+    row = conn.execute(_PATIENT, (patient,)).fetchone()
+    if row is None:
+        raise ExportError(f"unknown patient {patient!r}")
+    fs, t0 = float(row[0]), row[1]
+    leads = [Lead(int(r[0]), r[1], float(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6])
+             for r in conn.execute(_SIGNALS, (patient,)).fetchall()]  # fmt: skip
+    if not leads:
+        raise ExportError(f"patient {patient!r} has no registered signals")
+    i0 = max(0, math.ceil((start - t0) / timedelta(microseconds=1) * fs / 1e6 - 1e-9))
+    i1 = math.ceil((end - t0) / timedelta(microseconds=1) * fs / 1e6 - 1e-9)
+    if i1 <= i0:
+        raise ExportError(f"patient {patient!r} has no samples in [{start.isoformat()}, "
+                          f"{end.isoformat()}): its stream starts at {t0.isoformat()}")  # fmt: skip
+    n = i1 - i0
+    if n > MAX_SAMPLES:
+        raise ExportError(f"range holds {n} samples per lead; export at most {MAX_SAMPLES} at once")
+    pos = {lead.index: k for k, lead in enumerate(leads)}
+    adc = np.full((n, len(leads)), INVALID, dtype=np.int16)
+    valid = np.zeros((n, len(leads)), dtype=bool)
+    slack = timedelta(seconds=max(10.0, 10.0 * 360 / fs))
+    # in pages of chunk time (plain queries: the embedded server has no server-side cursors)
+    edges = [start - slack]
+    while edges[-1] < end:
+        edges.append(min(edges[-1] + PAGE, end))
+    with tqdm(total=n * len(leads), unit="sample", unit_scale=True, desc=f"export {patient}",
+              disable=not show_progress) as bar:  # fmt: skip
+        for w0, w1 in zip(edges[:-1], edges[1:], strict=True):
+            for sig, first, samples in conn.execute(_CHUNKS, (patient, w0, w1, i1, i0)):
+                k = pos.get(int(sig))
+                if k is None:
+                    continue
+                s = np.asarray(samples, dtype=np.int16)
+                a, b = max(first, i0), min(first + s.size, i1)
+                adc[a - i0 : b - i0, k] = s[a - first : b - first]
+                valid[a - i0 : b - i0, k] = True
+                bar.update(b - a)
+    if not valid.any():
+        raise ExportError(f"patient {patient!r} has no stored samples in [{start.isoformat()}, "
+                          f"{end.isoformat()})")  # fmt: skip
+    brows = conn.execute(_BEATS, (patient, start - slack, end + slack, i0, i1)).fetchall()
+    return Extract(
+        patient=patient, fs=fs, start_index=i0,
+        start_time=t0 + timedelta(microseconds=round(i0 * 1e6 / fs)), leads=leads, adc=adc,
+        valid=valid, beats=np.array([r[0] - i0 for r in brows], dtype=np.int64),
+        beat_time=[r[1] for r in brows],
+        beat_rr_ms=np.array([np.nan if r[2] is None else r[2] for r in brows], dtype=float),
+        beat_hr_bpm=np.array([np.nan if r[3] is None else r[3] for r in brows], dtype=float),
+        beat_leads=[r[4] for r in brows], beat_quality=np.array([r[5] for r in brows], dtype=float),
+    )  # fmt: skip
+
+
+def base_name(ex: Extract) -> str:
+    """``<patient>_<UTC start, compact>``: also a valid WFDB record name."""
+    stamp = ex.start_time.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{ex.patient}_{stamp}")
+
+
+def write_wfdb(ex: Extract, out_dir: Path) -> list[Path]:
+    import wfdb
+
+    name = base_name(ex)
+    t = ex.start_time.astimezone(UTC)
+    wfdb.wrsamp(
+        name, fs=ex.fs, units=[lead.units for lead in ex.leads],
+        sig_name=[lead.name for lead in ex.leads], d_signal=ex.adc.astype(np.int64),
+        fmt=["16"] * len(ex.leads), adc_gain=[lead.gain for lead in ex.leads],
+        baseline=[lead.baseline for lead in ex.leads], write_dir=str(out_dir),
+        base_date=t.date(), base_time=t.time().replace(tzinfo=None),
+        comments=[f"ecgdash export of patient {ex.patient}, stream samples "
+                  f"{ex.start_index}..{ex.start_index + ex.adc.shape[0] - 1}; time UTC"],
+    )  # fmt: skip
+    files = [out_dir / f"{name}.hea", out_dir / f"{name}.dat"]
+    if ex.beats.size:
+        wfdb.wrann(name, "qrs", ex.beats, symbol=["N"] * ex.beats.size, write_dir=str(out_dir),
+                   fs=ex.fs)  # fmt: skip
+        files.append(out_dir / f"{name}.qrs")
+    return files
+
+
+def write_parquet(ex: Extract, out_dir: Path) -> list[Path]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = base_name(ex)
+    n = ex.adc.shape[0]
+    t0_us = int(ex.start_time.timestamp() * 1e6)
+    idx = np.arange(n, dtype=np.int64)
+    cols: dict[str, pa.Array] = {
+        "time": pa.array(t0_us + np.round(idx * 1e6 / ex.fs).astype(np.int64), pa.timestamp("us", "UTC")),
+        "sample_index": pa.array(ex.start_index + idx),
+    }
+    for k, lead in enumerate(ex.leads):
+        cols[lead.name] = pa.array(ex.adc[:, k])
+    cols["valid"] = pa.array(ex.valid.all(axis=1))
+    meta = {"patient": ex.patient, "fs": ex.fs, "invalid_sample": INVALID, "leads": [
+        {"name": lead.name, "gain_adc_per_unit": lead.gain, "baseline": lead.baseline,
+         "units": lead.units, "adc_res": lead.adc_res, "adc_zero": lead.adc_zero}
+        for lead in ex.leads]}  # fmt: skip
+    table = pa.table(cols).replace_schema_metadata({"ecgdash": json.dumps(meta)})
+    wave = out_dir / f"{name}.parquet"
+    pq.write_table(table, wave, compression="zstd")
+    beats = pa.table({
+        "time": pa.array(ex.beat_time, pa.timestamp("us", "UTC")),
+        "sample_index": pa.array(ex.start_index + ex.beats, pa.int64()),
+        "rr_ms": pa.array(ex.beat_rr_ms, pa.float64(), from_pandas=True),
+        "hr_bpm": pa.array(ex.beat_hr_bpm, pa.float64(), from_pandas=True),
+        "leads": pa.array(ex.beat_leads, pa.string()),
+        "quality": pa.array(ex.beat_quality, pa.float64()),
+    })  # fmt: skip
+    beat_file = out_dir / f"{name}_beats.parquet"
+    pq.write_table(beats, beat_file)
+    return [wave, beat_file]
+
+
+def write_npz(ex: Extract, out_dir: Path) -> list[Path]:
+    path = out_dir / f"{base_name(ex)}.npz"
+    np.savez_compressed(
+        path, adc=ex.adc, valid=ex.valid, fs=ex.fs,
+        gain=np.array([lead.gain for lead in ex.leads]),
+        baseline=np.array([lead.baseline for lead in ex.leads]),
+        leads=np.array([lead.name for lead in ex.leads]), start_index=ex.start_index,
+        start_time_us=int(ex.start_time.timestamp() * 1e6), beats=ex.beats,
+        beat_rr_ms=ex.beat_rr_ms, beat_hr_bpm=ex.beat_hr_bpm,
+    )  # fmt: skip
+    return [path]
+
+
+WRITERS = {"wfdb": write_wfdb, "parquet": write_parquet, "npz": write_npz}
+
+
+def export(conn: psycopg.Connection, patient: str, start: datetime, end: datetime, fmt: str,
+           out_dir: Path, show_progress: bool = False) -> ExportResult:
+    """Read ``patient``'s ``[start, end)`` and write it in ``fmt`` into ``out_dir``."""
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    ex = read_range(conn, patient, start, end, show_progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = WRITERS[fmt](ex, out_dir)
+    return ExportResult(files, int(ex.adc.shape[0]), int((~ex.valid).sum()), int(ex.beats.size))
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 time; a time without zone is taken as UTC."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ExportError(f"not an ISO 8601 time: {text!r}") from exc
+    return t if t.tzinfo else t.replace(tzinfo=UTC)

@@ -1,0 +1,155 @@
+"""Export of a stored range to WFDB (with beats), Parquet and NumPy, on both database modes.
+
+The data goes in the way the jobs write it (``timescale.store.write_batch`` for the waveform,
+``spark_jobs.hr_job.write_hr_batch`` for beats from our detector), with one chunk left out (a gap),
+and comes back out of each format bit-exact against the source record.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from ecgdash.codec import PatientMeta, SampleChunk
+from ecgdash.errors import ExportError
+from ecgdash.export import INVALID, export
+from ecgdash.qrs import StreamingQRSDetector
+from ingest.records import read_record
+from spark_jobs.hr_job import write_hr_batch
+from tests.conftest import MITDB, Db
+from timescale.store import Batch, DeadLetter, write_batch
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2024, 5, 2, 10, 0, tzinfo=UTC)
+SECONDS, GAP_CHUNK = 60, 25  # the chunk covering 25-26 s is never written
+FS = 360
+
+
+@pytest.fixture(scope="module")
+def stored(request: pytest.FixtureRequest) -> dict:
+    """Per database mode: a fresh patient with 60 s of record 101 (minus one chunk) and beats."""
+    return {}
+
+
+def _load(db: Db, cache: dict) -> tuple[str, np.ndarray, np.ndarray]:
+    if db.mode in cache:
+        return cache[db.mode]
+    rec = read_record(MITDB / "101")
+    adc = rec.adc[: SECONDS * FS]
+    patient = f"exp-{uuid.uuid4().hex[:6]}"
+    start_us = int(T0.timestamp() * 1e6)
+    meta = PatientMeta(patient, "101", float(FS), start_us, 0, rec.n_samples, rec.signals)
+    chunks = [
+        (SampleChunk(patient, float(FS), start_us, i, np.ascontiguousarray(adc[i : i + FS].T)),
+         DeadLetter("t", 0, i, patient.encode(), None, ""))
+        for i in range(0, SECONDS * FS, FS) if i // FS != GAP_CHUNK
+    ]  # fmt: skip
+    det = StreamingQRSDetector(FS, 2)
+    beats = det.push(adc.astype(float)) + det.flush()
+    rows = [{"kind": "beat", "patient_id": patient, "stream_index": b.index,
+             "time_us": start_us + round(b.index * 1e6 / FS), "rr_ms": b.rr_ms, "hr_bpm": b.hr_bpm,
+             "leads": "MLII", "quality": b.quality, "length": None, "valid": None, "flags": None}
+            for b in beats]  # fmt: skip
+    with psycopg.connect(db.writer) as conn:
+        write_batch(conn, (f"export-test-{patient}", "raw_writer"), 0,
+                    Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+        write_hr_batch(conn, (f"export-test-hr-{patient}", "hr_job"), 0, rows)
+    cache[db.mode] = (patient, adc, np.array([b.index for b in beats]))
+    return cache[db.mode]
+
+
+def _expected(adc: np.ndarray, a: int, b: int) -> np.ndarray:
+    want = adc[a:b].astype(np.int16).copy()
+    g0, g1 = GAP_CHUNK * FS, (GAP_CHUNK + 1) * FS
+    want[max(g0, a) - a : max(min(g1, b) - a, 0)] = INVALID
+    return want
+
+
+RANGE = (T0 + timedelta(seconds=10), T0 + timedelta(seconds=40))
+A, B = 10 * FS, 40 * FS
+
+
+def test_wfdb_round_trip_with_beats(db: Db, stored: dict, tmp_path: Path) -> None:
+    import wfdb
+
+    patient, adc, beats = _load(db, stored)
+    with psycopg.connect(db.reader) as conn:
+        res = export(conn, patient, *RANGE, "wfdb", tmp_path)
+    assert res.samples == B - A and res.missing == 2 * FS
+    name = res.files[0].with_suffix("")
+    rec = wfdb.rdrecord(str(name), physical=False)
+    np.testing.assert_array_equal(rec.d_signal, _expected(adc, A, B))
+    assert rec.fs == FS and rec.sig_name == ["MLII", "V1"]
+    ann = wfdb.rdann(str(name), "qrs")
+    want = beats[(beats >= A) & (beats < B)] - A
+    np.testing.assert_array_equal(ann.sample, want)
+    assert set(ann.symbol) == {"N"} and res.beats == want.size > 20
+    # physical units: the stored gain and baseline
+    phys = wfdb.rdrecord(str(name)).p_signal
+    ok = ~np.isnan(phys[:, 0])
+    np.testing.assert_allclose(phys[ok, 0], (adc[A:B][ok, 0] - rec.baseline[0]) / rec.adc_gain[0])
+
+
+def test_parquet_and_npz_round_trip(db: Db, stored: dict, tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    patient, adc, beats = _load(db, stored)
+    want = _expected(adc, A, B)
+    with psycopg.connect(db.reader) as conn:
+        pres = export(conn, patient, *RANGE, "parquet", tmp_path / "pq")
+        nres = export(conn, patient, *RANGE, "npz", tmp_path / "np")
+    table = pq.read_table(pres.files[0])
+    np.testing.assert_array_equal(table.column("MLII").to_numpy(), want[:, 0])
+    np.testing.assert_array_equal(table.column("V1").to_numpy(), want[:, 1])
+    assert table.column("sample_index").to_numpy()[0] == A
+    assert table.column("time")[0].as_py() == RANGE[0]
+    assert (~table.column("valid").to_numpy()).sum() == FS
+    meta = json.loads(table.schema.metadata[b"ecgdash"])
+    assert meta["fs"] == FS and [m["name"] for m in meta["leads"]] == ["MLII", "V1"]
+    bt = pq.read_table(pres.files[1])
+    np.testing.assert_array_equal(bt.column("sample_index").to_numpy(), beats[(beats >= A) & (beats < B)])
+    z = np.load(nres.files[0])
+    np.testing.assert_array_equal(z["adc"], want)
+    assert z["valid"].sum() == want.size - 2 * FS and int(z["start_index"]) == A
+    np.testing.assert_array_equal(z["beats"], beats[(beats >= A) & (beats < B)] - A)
+
+
+def test_bad_requests_are_named(db: Db, stored: dict, tmp_path: Path) -> None:
+    patient, _, _ = _load(db, stored)
+    with psycopg.connect(db.reader) as conn:
+        with pytest.raises(ExportError, match="unknown patient 'nobody'"):
+            export(conn, "nobody", *RANGE, "wfdb", tmp_path)
+        with pytest.raises(ExportError, match="inverted"):
+            export(conn, patient, RANGE[1], RANGE[0], "wfdb", tmp_path)
+        with pytest.raises(ExportError, match="no stored samples"):
+            export(conn, patient, T0 + timedelta(hours=2), T0 + timedelta(hours=3), "npz", tmp_path)
+        with pytest.raises(ExportError, match="unknown format"):
+            export(conn, patient, *RANGE, "csv", tmp_path)
+
+
+def test_cli_export(db: Db, stored: dict, tmp_path: Path) -> None:
+    """`ecgdash export` as a user runs it (external mode, the reader DSN); errors are one line."""
+    import os
+
+    patient, adc, _ = _load(db, stored)
+    env = {**os.environ, "ECG_DB_MODE": "external", "ECG_DB_READER_DSN": db.reader}
+    argv = [sys.executable, "-m", "ecgdash.cli", "export", "--patient", patient, "--start",
+            "2024-05-02T10:00:10Z", "--end", "2024-05-02T10:00:40+00:00", "--format", "npz",
+            "--out", str(tmp_path), "--quiet"]  # fmt: skip
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    z = np.load(out.stdout.splitlines()[0])
+    np.testing.assert_array_equal(z["adc"], _expected(adc, A, B))
+    inverted = list(argv)
+    inverted[argv.index("--start") + 1] = "2024-05-02T10:00:50Z"
+    bad = subprocess.run(inverted, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "inverted" in bad.stderr and "Traceback" not in bad.stderr
