@@ -22,6 +22,11 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSess
     """Build (or reuse) the session; Python workers use this interpreter (the venv's)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # pyspark's applyInPandasWithState pads its frames with all-NA rows, which pandas 2 warns
+    # about on every batch (pyspark/worker.py): silence that one warning in the Python workers
+    # (they inherit the JVM's environment, which is this process's at launch)
+    if "PYTHONWARNINGS" not in os.environ:
+        os.environ["PYTHONWARNINGS"] = "ignore::FutureWarning:pyspark.worker"
     builder = SparkSession.builder.master(master).appName(app_name)
     if master.startswith("local"):
         builder = (
