@@ -170,7 +170,8 @@ def cmd_demo(args: argparse.Namespace, s: Settings) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary, indent=2))
     ok = (summary["samples_stored"] == summary["samples_sent"]
-          and not summary["samples_mismatched"] and not summary["duplicates"])
+          and not summary["samples_mismatched"] and not summary["duplicates"]
+          and summary["wfdb_export"]["bit_exact"])
     return 0 if ok else 1
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +76,11 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
         )
         # warm up (Python workers, first plan) before the replay, so latency is steady-state
         query.processAllAvailable()
+        start_us = _clear_start(info)
         t0 = time.monotonic()
         result = run_ingest(
             str(opts.records_dir), info.bootstrap, opts.topic, n_patients=opts.patients,
-            seconds=opts.minutes * 60, speed=opts.speed,
+            seconds=opts.minutes * 60, speed=opts.speed, start_us=start_us,
         )
         replay_s = time.monotonic() - t0
         if not result.streams:
@@ -108,6 +109,8 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
             v = verify_store(conn, recordings, expected, since, speed=opts.speed)
             dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
             heart = heart_rates(conn, result.streams, opts.records_dir)
+            exported = export_check(conn, result.streams[0], opts.records_dir,
+                                    opts.home.resolve() / "exports")  # fmt: skip
         summary = {
             "db_mode": opts.db_mode,
             "patients": len(expected),
@@ -125,6 +128,7 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
             "stored_all_after_s": round(caught_up_s, 2),
             "record_errors": [str(e) for e in result.errors],
             "heart_rate_bpm": heart,
+            "wfdb_export": exported,
         }
         return summary
     finally:
@@ -132,6 +136,23 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
             query.stop()
         if not opts.keep:
             stack_down(opts.home)
+
+
+def _clear_start(info: StackInfo) -> int:
+    """Now, or just after the newest stored sample if that lies ahead: a replay at full speed
+    stores signal up to `minutes` into the future, and a second demo soon after must not
+    interleave its streams with the first one's (same patient ids)."""
+    now_us = time.time_ns() // 1000
+    with psycopg.connect(info.reader_dsn) as conn:
+        row = conn.execute("SELECT max(time) FROM waveform").fetchone()
+    if row is None or row[0] is None:
+        return now_us
+    after = int(row[0].timestamp() * 1e6) + 2_000_000  # past the last ~1 s chunk
+    if after > now_us:
+        print(f"note: earlier signal is stored up to {row[0].isoformat()}; this replay starts after it",
+              file=sys.stderr)
+        return after
+    return now_us
 
 
 def _wait_stored(
@@ -183,9 +204,12 @@ def heart_rates(conn: psycopg.Connection, streams: list, records_dir: Path) -> d
     """Per patient: our mean HR over the replay (from beats) next to the reference beats' HR."""
     out = {}
     for s in streams:
+        # this replay's beats only: a patient id may have been replayed before (a second demo)
+        t0 = datetime.fromtimestamp(s.start_us / 1e6, tz=UTC)
         row = conn.execute(
             "SELECT count(*), min(sample_index), max(sample_index) FROM beats "
-            "WHERE patient_id = %s AND sample_index < %s", (s.patient, s.n_total),
+            "WHERE patient_id = %s AND time >= %s AND time < %s",
+            (s.patient, t0, t0 + timedelta(seconds=s.n_total / s.recording.fs)),
         ).fetchone()
         ours = None
         if row and row[0] and row[0] > 1:
@@ -195,3 +219,27 @@ def heart_rates(conn: psycopg.Connection, streams: list, records_dir: Path) -> d
                           "reference": reference_hr(records_dir, s.recording.name,
                                                     s.source_offset, span)}
     return out
+
+
+def export_check(conn: psycopg.Connection, stream: Any, records_dir: Path, out_dir: Path) -> dict:
+    """Export the first patient's replayed signal to WFDB and compare it with the source record:
+    the ML teams' path, end to end (broker, Spark, database, export)."""
+    import numpy as np
+    import wfdb
+
+    from ecgdash.export import export
+
+    fs = stream.recording.fs
+    t0 = datetime.fromtimestamp(stream.start_us / 1e6, tz=UTC)
+    n = min(stream.n_total, stream.recording.n_samples - stream.source_offset)
+    res = export(conn, stream.patient, t0, t0 + timedelta(seconds=n / fs), "wfdb", out_dir)
+    got = wfdb.rdrecord(str(res.files[0].with_suffix("")), physical=False)
+    src = wfdb.rdrecord(str(records_dir / stream.recording.name), physical=False,
+                        sampfrom=stream.source_offset, sampto=stream.source_offset + n)  # fmt: skip
+    same = (
+        got.d_signal.shape == src.d_signal.shape
+        and np.array_equal(got.d_signal, src.d_signal)
+        and list(got.adc_gain) == list(src.adc_gain)
+        and list(got.baseline) == list(src.baseline)
+    )
+    return {"record": str(res.files[0].with_suffix("")), "bit_exact": bool(same), "beats": res.beats}

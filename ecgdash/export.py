@@ -1,8 +1,11 @@
 """Export a stored range of one patient's ECG for ML work: WFDB (with beat annotations), Parquet
 or NumPy.
 
-The range is ``[start, end)`` on the patient's signal clock: stream sample ``k`` was recorded at
-``patients.start_time + k / fs``. Samples are exported exactly as stored (ADC units, int16), with
+The range is ``[start, end)`` on the signal clock: each stored chunk's ``time`` is its first
+sample's, and sample ``j`` of it is at ``time + j / fs``. The output grid takes its phase from the
+first stored chunk in reach; chunks are placed by their time, not by stream sample index, so a
+patient whose stream was restarted (indices from 0 again) still exports in time order. Samples
+are exported exactly as stored (ADC units, int16), with
 each lead's gain (ADC units per mV) and baseline, so ``mV = (adc - baseline) / gain``. Samples
 missing in the range (a gap in the stream) are ``-32768``, WFDB's "invalid sample" value for
 format 16, in every format; a ``valid`` mask says the same in Parquet and NumPy.
@@ -47,20 +50,21 @@ INVALID = -32768  # WFDB format 16 "invalid sample"
 PAGE = timedelta(minutes=10)  # chunk time read per query
 MAX_SAMPLES = 2_000_000_000  # per lead: refuse a range no memory holds (~64 days at 360 Hz)
 
-_PATIENT = "SELECT fs, start_time FROM patients WHERE patient_id = %s"
+_PATIENT = "SELECT fs FROM patients WHERE patient_id = %s"
 _SIGNALS = """
 SELECT signal_index, lead, gain, baseline, adc_res, adc_zero, units
 FROM signals WHERE patient_id = %s ORDER BY signal_index"""
-# chunks overlapping [i0, i1): the time filter (with a chunk's length of slack) uses the index
+# chunks starting in a page of time (the caller pages through [start - slack, end))
 _CHUNKS = """
-SELECT signal_index, sample_index, samples FROM waveform
+SELECT signal_index, time, samples FROM waveform
 WHERE patient_id = %s AND time >= %s AND time < %s
-  AND sample_index < %s AND sample_index + cardinality(samples) > %s
-ORDER BY signal_index, sample_index"""
+ORDER BY time, signal_index"""
+_FIRST = """
+SELECT time, sample_index FROM waveform
+WHERE patient_id = %s AND time >= %s AND time < %s ORDER BY time LIMIT 1"""
 _BEATS = """
 SELECT sample_index, time, rr_ms, hr_bpm, leads, quality FROM beats
-WHERE patient_id = %s AND time >= %s AND time < %s AND sample_index >= %s AND sample_index < %s
-ORDER BY sample_index"""
+WHERE patient_id = %s AND time >= %s AND time < %s ORDER BY time"""
 
 
 @dataclass(frozen=True)
@@ -112,23 +116,31 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     row = conn.execute(_PATIENT, (patient,)).fetchone()
     if row is None:
         raise ExportError(f"unknown patient {patient!r}")
-    fs, t0 = float(row[0]), row[1]
+    fs = float(row[0])
     leads = [Lead(int(r[0]), r[1], float(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6])
              for r in conn.execute(_SIGNALS, (patient,)).fetchall()]  # fmt: skip
     if not leads:
         raise ExportError(f"patient {patient!r} has no registered signals")
-    i0 = max(0, math.ceil((start - t0) / timedelta(microseconds=1) * fs / 1e6 - 1e-9))
-    i1 = math.ceil((end - t0) / timedelta(microseconds=1) * fs / 1e6 - 1e-9)
-    if i1 <= i0:
-        raise ExportError(f"patient {patient!r} has no samples in [{start.isoformat()}, "
-                          f"{end.isoformat()}): its stream starts at {t0.isoformat()}")  # fmt: skip
-    n = i1 - i0
+    slack = timedelta(seconds=max(10.0, 10.0 * 360 / fs))
+    # The output grid follows the stored chunks' own clock (the first chunk in reach sets the
+    # phase): sample k is at base + k / fs. Chunk times, not stream indices, place samples, so a
+    # patient re-registered by a later stream (sample indices restart) still exports right.
+    first = conn.execute(_FIRST, (patient, start - slack, end)).fetchone()
+    if first is None:
+        raise ExportError(f"patient {patient!r} has no stored samples in [{start.isoformat()}, "
+                          f"{end.isoformat()})")  # fmt: skip
+    base, base_index = first
+
+    def k_of(t: datetime) -> float:
+        return (t - base) / timedelta(microseconds=1) * fs / 1e6
+
+    k0, k1 = math.ceil(k_of(start) - 1e-6), math.ceil(k_of(end) - 1e-6)
+    n = k1 - k0
     if n > MAX_SAMPLES:
         raise ExportError(f"range holds {n} samples per lead; export at most {MAX_SAMPLES} at once")
     pos = {lead.index: k for k, lead in enumerate(leads)}
     adc = np.full((n, len(leads)), INVALID, dtype=np.int16)
     valid = np.zeros((n, len(leads)), dtype=bool)
-    slack = timedelta(seconds=max(10.0, 10.0 * 360 / fs))
     # in pages of chunk time (plain queries: the embedded server has no server-side cursors)
     edges = [start - slack]
     while edges[-1] < end:
@@ -136,24 +148,29 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     with tqdm(total=n * len(leads), unit="sample", unit_scale=True, desc=f"export {patient}",
               disable=not show_progress) as bar:  # fmt: skip
         for w0, w1 in zip(edges[:-1], edges[1:], strict=True):
-            for sig, first, samples in conn.execute(_CHUNKS, (patient, w0, w1, i1, i0)):
-                k = pos.get(int(sig))
-                if k is None:
+            for sig, tc, samples in conn.execute(_CHUNKS, (patient, w0, w1)):
+                col = pos.get(int(sig))
+                if col is None:
                     continue
                 s = np.asarray(samples, dtype=np.int16)
-                a, b = max(first, i0), min(first + s.size, i1)
-                adc[a - i0 : b - i0, k] = s[a - first : b - first]
-                valid[a - i0 : b - i0, k] = True
+                at = round(k_of(tc)) - k0  # output index of the chunk's first sample
+                a, b = max(at, 0), min(at + s.size, n)
+                if a >= b:
+                    continue
+                adc[a:b, col] = s[a - at : b - at]
+                valid[a:b, col] = True
                 bar.update(b - a)
     if not valid.any():
         raise ExportError(f"patient {patient!r} has no stored samples in [{start.isoformat()}, "
                           f"{end.isoformat()})")  # fmt: skip
-    brows = conn.execute(_BEATS, (patient, start - slack, end + slack, i0, i1)).fetchall()
+    t_start = base + timedelta(microseconds=round(k0 * 1e6 / fs))
+    brows = conn.execute(_BEATS, (patient, start, end)).fetchall()
+    offsets = np.array([round(k_of(r[1])) - k0 for r in brows], dtype=np.int64)
+    keep = (offsets >= 0) & (offsets < n)
+    brows = [r for r, ok in zip(brows, keep.tolist(), strict=True) if ok]
     return Extract(
-        patient=patient, fs=fs, start_index=i0,
-        start_time=t0 + timedelta(microseconds=round(i0 * 1e6 / fs)), leads=leads, adc=adc,
-        valid=valid, beats=np.array([r[0] - i0 for r in brows], dtype=np.int64),
-        beat_time=[r[1] for r in brows],
+        patient=patient, fs=fs, start_index=int(base_index) + k0, start_time=t_start, leads=leads,
+        adc=adc, valid=valid, beats=offsets[keep], beat_time=[r[1] for r in brows],
         beat_rr_ms=np.array([np.nan if r[2] is None else r[2] for r in brows], dtype=float),
         beat_hr_bpm=np.array([np.nan if r[3] is None else r[3] for r in brows], dtype=float),
         beat_leads=[r[4] for r in brows], beat_quality=np.array([r[5] for r in brows], dtype=float),

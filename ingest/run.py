@@ -50,11 +50,13 @@ def run_ingest(
     mapping: dict[str, str] | None = None,
     show_progress: bool = True,
     security: KafkaSecurity = PLAINTEXT,
+    start_us: int | None = None,
 ) -> IngestResult:
     """Publish `n_patients` streams (default: one per record) for `seconds` of signal each.
 
     A record that cannot be read is reported in the result and nothing of it is published;
-    the other records go on. `speed` None replays as fast as the broker takes it.
+    the other records go on. `speed` None replays as fast as the broker takes it. Sample 0 is
+    at `start_us` (epoch µs) if given, else now or the records' base time (`start`).
     """
     good: list[Recording] = []
     errors: list[RecordError] = []
@@ -66,8 +68,9 @@ def run_ingest(
             good.append(rec)
     if not good:
         return IngestResult(ReplayStats(), [], errors or [RecordError(source, "no records")])
-    start_us = time.time_ns() // 1000
-    if start == "record":
+    explicit = start_us is not None
+    start_us = start_us if start_us is not None else time.time_ns() // 1000
+    if start == "record" and not explicit:
         bases = {r.base_time for r in good}
         if None in bases or len(bases) != 1:
             print("note: records lack one common base time; starting now", file=sys.stderr)

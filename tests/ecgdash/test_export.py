@@ -153,3 +153,28 @@ def test_cli_export(db: Db, stored: dict, tmp_path: Path) -> None:
     inverted[argv.index("--start") + 1] = "2024-05-02T10:00:50Z"
     bad = subprocess.run(inverted, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "inverted" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_restarted_stream_exports_by_time(db: Db, tmp_path: Path) -> None:
+    """A patient whose stream restarts (re-registered, sample indices from 0 again) exports in
+    time order: the first stream, the gap between them as invalid samples, then the second."""
+    r1, r2 = read_record(MITDB / "101").adc, read_record(MITDB / "106").adc
+    patient = f"restart-{uuid.uuid4().hex[:6]}"
+    t_a, t_b = T0, T0 + timedelta(seconds=30)
+    with psycopg.connect(db.writer) as conn:
+        for batch_id, (t, adc) in enumerate(((t_a, r1[: 20 * FS]), (t_b, r2[: 20 * FS]))):
+            us = int(t.timestamp() * 1e6)
+            meta = PatientMeta(patient, "x", float(FS), us, 0, 10**6, read_record(MITDB / "101").signals)
+            chunks = [(SampleChunk(patient, float(FS), us, i, np.ascontiguousarray(adc[i : i + FS].T)),
+                       DeadLetter("t", 0, i, patient.encode(), None, ""))
+                      for i in range(0, adc.shape[0], FS)]  # fmt: skip
+            write_batch(conn, (f"restart-{patient}", "raw_writer"), batch_id,
+                        Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+    with psycopg.connect(db.reader) as conn:
+        res = export(conn, patient, t_a + timedelta(seconds=10), t_a + timedelta(seconds=45), "npz",
+                     tmp_path)  # fmt: skip
+    adc = np.load(res.files[0])["adc"]
+    assert adc.shape == (35 * FS, 2)
+    np.testing.assert_array_equal(adc[: 10 * FS], r1[10 * FS : 20 * FS])
+    assert (adc[10 * FS : 20 * FS] == INVALID).all()
+    np.testing.assert_array_equal(adc[20 * FS :], r2[: 15 * FS])
