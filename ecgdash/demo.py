@@ -77,6 +77,7 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
         # warm up (Python workers, first plan) before the replay, so latency is steady-state
         query.processAllAvailable()
         start_us = _clear_start(info)
+        paced_from = datetime.now(UTC)
         t0 = time.monotonic()
         result = run_ingest(
             str(opts.records_dir), info.bootstrap, opts.topic, n_patients=opts.patients,
@@ -106,7 +107,8 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
             if isinstance(rec, Recording):
                 recordings[name] = rec
         with psycopg.connect(info.reader_dsn) as conn:
-            v = verify_store(conn, recordings, expected, since, speed=opts.speed)
+            v = verify_store(conn, recordings, expected, since, speed=opts.speed,
+                             paced_from=paced_from)
             dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
             heart = heart_rates(conn, result.streams, opts.records_dir)
             exported = export_check(conn, result.streams[0], opts.records_dir,

@@ -48,7 +48,7 @@ Format = Literal["wfdb", "parquet", "npz"]
 FORMATS: tuple[str, ...] = ("wfdb", "parquet", "npz")
 INVALID = -32768  # WFDB format 16 "invalid sample"
 PAGE = timedelta(minutes=10)  # chunk time read per query
-MAX_SAMPLES = 2_000_000_000  # per lead: refuse a range no memory holds (~64 days at 360 Hz)
+MAX_SAMPLES = 400_000_000  # per lead (~12 days at 360 Hz; 3 bytes per sample and lead in memory)
 
 _PATIENT = "SELECT fs FROM patients WHERE patient_id = %s"
 _SIGNALS = """
@@ -59,9 +59,12 @@ _CHUNKS = """
 SELECT signal_index, time, samples FROM waveform
 WHERE patient_id = %s AND time >= %s AND time < %s
 ORDER BY time, signal_index"""
+_BEFORE = """
+SELECT time, sample_index, cardinality(samples) FROM waveform
+WHERE patient_id = %s AND time <= %s AND time > %s ORDER BY time DESC LIMIT 1"""
 _FIRST = """
 SELECT time, sample_index FROM waveform
-WHERE patient_id = %s AND time >= %s AND time < %s ORDER BY time LIMIT 1"""
+WHERE patient_id = %s AND time > %s AND time < %s ORDER BY time LIMIT 1"""
 _BEATS = """
 SELECT sample_index, time, rr_ms, hr_bpm, leads, quality FROM beats
 WHERE patient_id = %s AND time >= %s AND time < %s ORDER BY time"""
@@ -125,7 +128,13 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     # The output grid follows the stored chunks' own clock (the first chunk in reach sets the
     # phase): sample k is at base + k / fs. Chunk times, not stream indices, place samples, so a
     # patient re-registered by a later stream (sample indices restart) still exports right.
-    first = conn.execute(_FIRST, (patient, start - slack, end)).fetchone()
+    # the grid's phase: the chunk covering `start` if one does, else the first chunk after it
+    # (never an earlier stream's chunk that ends before `start`)
+    prev = conn.execute(_BEFORE, (patient, start, start - slack)).fetchone()
+    if prev is not None and prev[0] + timedelta(seconds=prev[2] / fs) > start:
+        first = prev[:2]
+    else:
+        first = conn.execute(_FIRST, (patient, start, end)).fetchone()
     if first is None:
         raise ExportError(f"patient {patient!r} has no stored samples in [{start.isoformat()}, "
                           f"{end.isoformat()})")  # fmt: skip
@@ -134,7 +143,10 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     def k_of(t: datetime) -> float:
         return (t - base) / timedelta(microseconds=1) * fs / 1e6
 
-    k0, k1 = math.ceil(k_of(start) - 1e-6), math.ceil(k_of(end) - 1e-6)
+    # stored times are rounded to whole microseconds: a sample stored at `start` is in, one
+    # stored at `end` is out, within that rounding
+    tol = 1.5e-6 * fs
+    k0, k1 = math.ceil(k_of(start) - tol), math.ceil(k_of(end) - tol)
     n = k1 - k0
     if n > MAX_SAMPLES:
         raise ExportError(f"range holds {n} samples per lead; export at most {MAX_SAMPLES} at once")
@@ -164,7 +176,8 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
         raise ExportError(f"patient {patient!r} has no stored samples in [{start.isoformat()}, "
                           f"{end.isoformat()})")  # fmt: skip
     t_start = base + timedelta(microseconds=round(k0 * 1e6 / fs))
-    brows = conn.execute(_BEATS, (patient, start, end)).fetchall()
+    margin = timedelta(milliseconds=1)  # the same rounding; the offsets below decide
+    brows = conn.execute(_BEATS, (patient, start - margin, end + margin)).fetchall()
     offsets = np.array([round(k_of(r[1])) - k0 for r in brows], dtype=np.int64)
     keep = (offsets >= 0) & (offsets < n)
     brows = [r for r, ok in zip(brows, keep.tolist(), strict=True) if ok]

@@ -36,11 +36,13 @@ def verify_store(
     expected: Mapping[str, tuple[str, int]],
     since: datetime,
     speed: float | None = None,
+    paced_from: datetime | None = None,
 ) -> VerifyResult:
     """Compare chunks stored since `since` of each patient in `expected` (record, samples/lead).
 
     Latency of a chunk = time it was stored - time its last sample was due at replay `speed`
-    (recorded, at speed 1), computed only when `speed` is given.
+    (recorded, at speed 1), computed only when `speed` is given. The replay paced sample 0 at
+    `paced_from` (wall clock; default: the stream's start time, the case when it starts now).
     """
     res = VerifyResult()
     covered: dict[tuple[str, int], int] = defaultdict(int)  # distinct samples
@@ -62,7 +64,7 @@ def verify_store(
             covered[key] += n - overlap
             ends[key] = max(prev_end, idx + n)
             if speed:
-                due = start + (t - start + _seconds(n / fs)) / speed
+                due = (paced_from or start) + (t - start + _seconds(n / fs)) / speed
                 res.latencies_s.append((stored - due).total_seconds())
     for pid, (rec_name, n) in expected.items():
         for sig in range(len(recordings[rec_name].signals)):

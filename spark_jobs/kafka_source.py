@@ -51,7 +51,7 @@ class KafkaRange(InputPartition):
     start: int
     end: int
     bootstrap: str
-    client: dict[str, Any] = field(default_factory=dict)  # kafka-python security kwargs
+    client: dict[str, Any] = field(default_factory=dict, repr=False)  # security kwargs (secret)
 
 
 def _consumer(bootstrap: str, **extra: Any) -> Any:

@@ -146,8 +146,8 @@ class StreamingQRSDetector:
         corrupt, written by an older detector, or (when ``config`` is given) written with other
         settings than ``config``. The caller then starts a fresh detector.
         """
-        st = decode_state(blob)
         try:
+            st = decode_state(blob)
             vals = {f.name: st[f"cfg.{f.name}"] for f in fields(DetectorConfig)}
             cfg = DetectorConfig(
                 **{n: (tuple(v.tolist()) if v.ndim else type(getattr(DetectorConfig(), n))(v.item()))
@@ -159,10 +159,19 @@ class StreamingQRSDetector:
             for name in _SCALARS:
                 setattr(det, name, st[name].item())
             for name in _ARRAYS:
+                fresh, got = np.shape(getattr(det, name)), st[name].shape
+                growing = len(fresh) > 0 and fresh[0] == 0  # buffers and queues (empty when new)
+                ok = (len(got) == len(fresh) and got[1:] == fresh[1:]) if growing else got == fresh
+                if not ok:  # a ring, history or filter state of another size: another version
+                    raise StateError(f"QRS state field {name!r} has shape {got}, expected {fresh}")
                 setattr(det, name, st[name])
             det._q.load(st)
+        except StateError:
+            raise
         except KeyError as exc:
             raise StateError(f"QRS state lacks {exc} (written by another detector version)") from exc
+        except (ValueError, TypeError, IndexError) as exc:
+            raise StateError(f"QRS state is not usable: {exc}") from exc
         det._update_refractory()
         return det
 

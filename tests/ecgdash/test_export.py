@@ -178,3 +178,41 @@ def test_restarted_stream_exports_by_time(db: Db, tmp_path: Path) -> None:
     np.testing.assert_array_equal(adc[: 10 * FS], r1[10 * FS : 20 * FS])
     assert (adc[10 * FS : 20 * FS] == INVALID).all()
     np.testing.assert_array_equal(adc[20 * FS :], r2[: 15 * FS])
+
+
+def test_range_starting_on_a_stored_beat_keeps_it(db: Db, stored: dict, tmp_path: Path) -> None:
+    """Stored times are whole microseconds (360 Hz is not): a range that starts exactly at a
+    stored beat's time includes that beat and its sample, and one ending there excludes them."""
+    patient, adc, beats = _load(db, stored)
+    # a beat whose time was rounded up to the microsecond (1e6 / 360 = 2777 + 7/9 us per sample)
+    b = next(int(i) for i in beats[(beats > 5 * FS) & (beats < 20 * FS)] if (7 * int(i)) % 9 >= 5)
+    t_b = T0 + timedelta(microseconds=round(b * 1e6 / FS))
+    with psycopg.connect(db.reader) as conn:
+        z = np.load(export(conn, patient, t_b, t_b + timedelta(seconds=5), "npz", tmp_path / "a").files[0])
+        y = np.load(export(conn, patient, t_b - timedelta(seconds=5), t_b, "npz", tmp_path / "b").files[0])
+    assert int(z["start_index"]) == b and z["beats"][0] == 0
+    np.testing.assert_array_equal(z["adc"][0], adc[b])
+    assert int(y["start_index"]) + y["adc"].shape[0] == b and b - int(y["start_index"]) not in y["beats"]
+
+
+def test_grid_follows_the_stream_covering_the_range(db: Db, tmp_path: Path) -> None:
+    """An earlier stream that ended just before the range (half a sample out of phase with the
+    new one) does not set the grid: the range comes out exactly as the new stream stored it."""
+    r1, r2 = read_record(MITDB / "101").adc, read_record(MITDB / "106").adc
+    patient = f"phase-{uuid.uuid4().hex[:6]}"
+    t_a = T0
+    t_b = T0 + timedelta(seconds=20, microseconds=1500)  # ~half a sample after a whole second
+    with psycopg.connect(db.writer) as conn:
+        for batch_id, (t, adc) in enumerate(((t_a, r1[: 20 * FS]), (t_b, r2[: 20 * FS]))):
+            us = int(t.timestamp() * 1e6)
+            meta = PatientMeta(patient, "x", float(FS), us, 0, 10**6, read_record(MITDB / "101").signals)
+            chunks = [(SampleChunk(patient, float(FS), us, i, np.ascontiguousarray(adc[i : i + FS].T)),
+                       DeadLetter("t", 0, i, patient.encode(), None, ""))
+                      for i in range(0, adc.shape[0], FS)]  # fmt: skip
+            write_batch(conn, (f"phase-{patient}", "raw_writer"), batch_id,
+                        Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+    with psycopg.connect(db.reader) as conn:
+        res = export(conn, patient, t_b + timedelta(seconds=1), t_b + timedelta(seconds=9), "npz", tmp_path)
+    z = np.load(res.files[0])
+    assert int(z["start_index"]) == FS and res.missing == 0
+    np.testing.assert_array_equal(z["adc"], r2[FS : 9 * FS])

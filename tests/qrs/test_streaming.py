@@ -155,3 +155,9 @@ def test_state_from_other_versions_or_settings_is_refused_clearly(mitdb) -> None
     old["cfg"] = np.arange(17.0)
     with pytest.raises(StateError, match="another detector version"):
         StreamingQRSDetector.from_bytes(encode_state(old))
+    ring = decode_state(blob)
+    ring["qring"] = ring["qring"][:16]  # the quality ring of an older version
+    with pytest.raises(StateError, match="qring"):
+        StreamingQRSDetector.from_bytes(encode_state(ring))
+    with pytest.raises(StateError):
+        StreamingQRSDetector.from_bytes(blob[:40])
