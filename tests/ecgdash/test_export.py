@@ -155,21 +155,28 @@ def test_cli_export(db: Db, stored: dict, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "inverted" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def _store_streams(db: Db, patient: str, streams) -> None:
+    """Store (start time, ADC samples) streams of one patient, each registered anew (its sample
+    indices start at 0), through the raw writer's write_batch."""
+    signals = read_record(MITDB / "101").signals
+    with psycopg.connect(db.writer) as conn:
+        for batch_id, (t, adc) in enumerate(streams):
+            us = int(t.timestamp() * 1e6)
+            meta = PatientMeta(patient, "x", float(FS), us, 0, 10**6, signals)
+            chunks = [(SampleChunk(patient, float(FS), us, i, np.ascontiguousarray(adc[i : i + FS].T)),
+                       DeadLetter("t", 0, i, patient.encode(), None, ""))
+                      for i in range(0, adc.shape[0], FS)]  # fmt: skip
+            write_batch(conn, (f"streams-{patient}", "raw_writer"), batch_id,
+                        Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+
+
 def test_restarted_stream_exports_by_time(db: Db, tmp_path: Path) -> None:
     """A patient whose stream restarts (re-registered, sample indices from 0 again) exports in
     time order: the first stream, the gap between them as invalid samples, then the second."""
     r1, r2 = read_record(MITDB / "101").adc, read_record(MITDB / "106").adc
     patient = f"restart-{uuid.uuid4().hex[:6]}"
     t_a, t_b = T0, T0 + timedelta(seconds=30)
-    with psycopg.connect(db.writer) as conn:
-        for batch_id, (t, adc) in enumerate(((t_a, r1[: 20 * FS]), (t_b, r2[: 20 * FS]))):
-            us = int(t.timestamp() * 1e6)
-            meta = PatientMeta(patient, "x", float(FS), us, 0, 10**6, read_record(MITDB / "101").signals)
-            chunks = [(SampleChunk(patient, float(FS), us, i, np.ascontiguousarray(adc[i : i + FS].T)),
-                       DeadLetter("t", 0, i, patient.encode(), None, ""))
-                      for i in range(0, adc.shape[0], FS)]  # fmt: skip
-            write_batch(conn, (f"restart-{patient}", "raw_writer"), batch_id,
-                        Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+    _store_streams(db, patient, ((t_a, r1[: 20 * FS]), (t_b, r2[: 20 * FS])))
     with psycopg.connect(db.reader) as conn:
         res = export(conn, patient, t_a + timedelta(seconds=10), t_a + timedelta(seconds=45), "npz",
                      tmp_path)  # fmt: skip
@@ -202,15 +209,7 @@ def test_grid_follows_the_stream_covering_the_range(db: Db, tmp_path: Path) -> N
     patient = f"phase-{uuid.uuid4().hex[:6]}"
     t_a = T0
     t_b = T0 + timedelta(seconds=20, microseconds=1500)  # ~half a sample after a whole second
-    with psycopg.connect(db.writer) as conn:
-        for batch_id, (t, adc) in enumerate(((t_a, r1[: 20 * FS]), (t_b, r2[: 20 * FS]))):
-            us = int(t.timestamp() * 1e6)
-            meta = PatientMeta(patient, "x", float(FS), us, 0, 10**6, read_record(MITDB / "101").signals)
-            chunks = [(SampleChunk(patient, float(FS), us, i, np.ascontiguousarray(adc[i : i + FS].T)),
-                       DeadLetter("t", 0, i, patient.encode(), None, ""))
-                      for i in range(0, adc.shape[0], FS)]  # fmt: skip
-            write_batch(conn, (f"phase-{patient}", "raw_writer"), batch_id,
-                        Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+    _store_streams(db, patient, ((t_a, r1[: 20 * FS]), (t_b, r2[: 20 * FS])))
     with psycopg.connect(db.reader) as conn:
         res = export(conn, patient, t_b + timedelta(seconds=1), t_b + timedelta(seconds=9), "npz", tmp_path)
     z = np.load(res.files[0])
