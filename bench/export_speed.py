@@ -21,24 +21,27 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.heart_rate import write_hr_batch
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.migrate import migrate
+from ecgdash.timescale.waveform import Batch, write_batch
 
-from ecgdash.codec import PatientMeta, SampleChunk
+from ecgdash.core.codec import PatientMeta, SampleChunk
+from ecgdash.core.qrs import detect_beats
+from ecgdash.devstack.manager import wait_db
+from ecgdash.devstack.postgres import init_cluster, start_postgres
+from ecgdash.devstack.procs import free_port, stop_pid
 from ecgdash.export import FORMATS, export
-from ecgdash.qrs import detect_beats
-from ecgdash.stack.manager import wait_db
-from ecgdash.stack.postgres import init_cluster, start_postgres
-from ecgdash.stack.procs import free_port, stop_pid
-from ingest.records import read_record
-from spark_jobs.hr_job import write_hr_batch
-from timescale.migrate import migrate
-from timescale.store import Batch, DeadLetter, write_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def load(writer: str, hours: float) -> int:
-    rec = read_record(ROOT / "tests" / "data" / "mitdb" / "208")
+    rec = read_record(mitdb() / "208")
     fs = int(rec.fs)
     n = int(hours * 3600 * fs)
     adc = rec.adc[np.arange(n) % rec.n_samples]
@@ -50,14 +53,14 @@ def load(writer: str, hours: float) -> int:
             chunks = [(SampleChunk("bench-208", float(fs), us, i, np.ascontiguousarray(adc[i : i + fs].T)),
                        DeadLetter("bench", 0, i // fs, b"bench-208", None, ""))
                       for i in range(lo, min(lo + per_batch, n), fs)]  # fmt: skip
-            write_batch(conn, ("bench-export", "raw_writer"), b,
+            write_batch(conn, BatchKey("bench-export", "raw_writer", b),
                         Batch(metas=[meta] if b == 0 else [], chunks=chunks, messages=len(chunks)))
         beats = detect_beats(adc.astype(float), fs)
         rows = [{"kind": "beat", "patient_id": "bench-208", "stream_index": int(i),
                  "time_us": us + round(int(i) * 1e6 / fs), "rr_ms": None, "hr_bpm": None,
                  "leads": "MLII,V1", "quality": 1.0, "length": None, "valid": None, "flags": None}
                 for i in beats]  # fmt: skip
-        write_hr_batch(conn, ("bench-export-hr", "hr_job"), 0, rows)
+        write_hr_batch(conn, BatchKey("bench-export-hr", "hr_job", 0), rows)
     return n
 
 

@@ -17,7 +17,6 @@ import json
 import shutil
 import statistics
 import struct
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,20 +24,18 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from ecgdash.grafana.alerts import query_sql, specs
+from ecgdash.grafana.build import dashboard_json
+from ecgdash.grafana.config import GrafanaConfig
+from ecgdash.grafana.macros import QueryContext, Variable, expand
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.timescale.migrate import migrate
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from ecgdash.qrs import detect_beats  # noqa: E402
-from ecgdash.stack.manager import wait_db  # noqa: E402
-from ecgdash.stack.postgres import init_cluster, start_postgres  # noqa: E402
-from ecgdash.stack.procs import free_port, stop_pid  # noqa: E402
-from grafana.alerts import query_sql, specs  # noqa: E402
-from grafana.config import GrafanaConfig  # noqa: E402
-from grafana.macros import QueryContext, Variable, expand  # noqa: E402
-from grafana.provisioning import dashboard_json  # noqa: E402
-from ingest.records import read_record  # noqa: E402
-from timescale.migrate import migrate  # noqa: E402
+from ecgdash.core.qrs import detect_beats
+from ecgdash.devstack.manager import wait_db
+from ecgdash.devstack.postgres import init_cluster, start_postgres
+from ecgdash.devstack.procs import free_port, stop_pid
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 END = datetime(2024, 3, 2, 0, 0, tzinfo=UTC)
@@ -211,12 +208,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--patients", type=int, default=200)
     ap.add_argument("--hours", type=float, default=24.0)
-    ap.add_argument("--records", type=Path, default=REPO / "tests" / "data" / "mitdb",
+    ap.add_argument("--records", type=Path, default=mitdb(),
                     help="folder of WFDB records (all *.hea are used)")
     ap.add_argument("--repeat", type=int, default=5, help="runs per query (median reported)")
     ap.add_argument("--work-dir", type=Path, help="PostgreSQL data dir parent (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the database files")
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "grafana_queries.json")
+    ap.add_argument("--out", type=Path,
+                    default=Path(__file__).resolve().parent / "results" / "grafana_queries.json")
     args = ap.parse_args()
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="ecgdash-bench-grafana-"))

@@ -20,16 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from ecgdash.ingest.run import run_ingest
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.spark_jobs.hr_job import start_hr_job
+from ecgdash.spark_jobs.raw_writer import start_raw_writer
+from ecgdash.spark_jobs.session import make_spark
+from ecgdash.timescale.migrate import migrate
 
-from ecgdash.stack.broker import ensure_topics, start_broker
-from ecgdash.stack.manager import wait_db
-from ecgdash.stack.postgres import init_cluster, start_postgres
-from ecgdash.stack.procs import free_port, stop_pid
-from ingest.run import run_ingest
-from spark_jobs.hr_job import start_hr_job
-from spark_jobs.raw_writer import start_raw_writer
-from spark_jobs.session import make_spark
-from timescale.migrate import migrate
+from ecgdash.core.kafka import ensure_topics
+from ecgdash.devstack.broker import start_broker
+from ecgdash.devstack.manager import wait_db
+from ecgdash.devstack.postgres import init_cluster, start_postgres
+from ecgdash.devstack.procs import free_port, stop_pid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +82,7 @@ def main() -> None:
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
         t_start = time.time()
-        result = run_ingest(str(ROOT / "tests" / "data" / "mitdb"), bootstrap, "ecg.waveform",
+        result = run_ingest(str(mitdb()), bootstrap, "ecg.waveform",
                             n_patients=args.patients, seconds=args.seconds, speed=1.0,
                             show_progress=False)
         time.sleep(args.trigger_s + 10)

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from ecgdash.stack.pglite import IN_MEMORY, start_pglite, stop_process
-from ecgdash.stack.procs import LOCALHOST, free_port
+from ecgdash.devstack.pglite import IN_MEMORY, start_pglite, stop_process
+from ecgdash.devstack.procs import LOCALHOST, free_port
 
 FS_HZ = 360
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

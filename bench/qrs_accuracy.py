@@ -40,8 +40,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 BEAT_SYMBOLS = frozenset("NLRaVFJASEj/QB?!enfr")
 PACED = frozenset({"102", "104", "107", "217"})
 TOLERANCE_S = 0.150
@@ -109,7 +107,7 @@ def load(data_dir: str, name: str, learning_s: float) -> Reference:
 
 # ----------------------------------------------------------------------------- detectors
 def run_ours(sig: np.ndarray, fs: float) -> np.ndarray:
-    from ecgdash.qrs import detect_beats
+    from ecgdash.core.qrs import detect_beats
 
     return detect_beats(sig, fs)
 

@@ -6,7 +6,7 @@ the embedded TimescaleDB, PGlite over the wire) it measures:
 1. producer: encode + ``Publisher.send`` + flush into a real Tansu broker, unpaced (samples/s,
    messages/s); this also pre-loads the topic for step 3;
 2. ``timescale.store.write_batch`` alone: decoded batches of N patients x 2 s of 2 leads at
-   360 Hz (MIT-BIH records from tests/data/mitdb), one transaction each, as the writer commits;
+   360 Hz (MIT-BIH records from ingest/sample_records/mitdb), one transaction each, as the writer commits;
 3. the raw writer end to end: ``start_raw_writer(..., available_now=True)`` over the pre-loaded
    topic; samples stored / wall time of the query (Spark session start reported apart, and a
    warm-up query first so the Python worker start is not charged to the first mode);
@@ -42,22 +42,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from ecgdash.ingest.records import Recording, read_record
+from ecgdash.ingest.replay import plan_streams, replay
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.migrate import migrate
+from ecgdash.timescale.waveform import Batch, write_batch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from ecgdash.core.codec import decode, encode_key, encode_samples
+from ecgdash.core.kafka import (
+    Publisher,
+    ensure_topics,
+)
+from ecgdash.devstack.broker import start_broker
+from ecgdash.devstack.manager import wait_db
+from ecgdash.devstack.procs import LOCALHOST, free_port, stop_pid
 
-from ecgdash.codec import decode, encode_key, encode_samples  # noqa: E402
-from ecgdash.stack.broker import ensure_topics, start_broker  # noqa: E402
-from ecgdash.stack.manager import wait_db  # noqa: E402
-from ecgdash.stack.procs import LOCALHOST, free_port, stop_pid  # noqa: E402
-from ingest.producer import Publisher  # noqa: E402
-from ingest.records import Recording, read_record  # noqa: E402
-from ingest.replay import plan_streams, replay  # noqa: E402
-from timescale.migrate import migrate  # noqa: E402
-from timescale.store import Batch, DeadLetter, write_batch  # noqa: E402
-
-MITDB = ROOT / "tests" / "data" / "mitdb"
+MITDB = mitdb()
 TARGET_PATIENTS = 100
 TARGET_SAMPLES_PER_S = TARGET_PATIENTS * 360 * 2  # 72,000
 DEFAULT_SECONDS = {"postgres": 120, "timescale": 60}
@@ -94,7 +96,7 @@ def start_db(mode: str, tmp: Path) -> tuple[Db, object, float]:
     port = free_port()
     t = time.perf_counter()
     if mode == "postgres":
-        from ecgdash.stack.postgres import init_cluster, start_postgres
+        from ecgdash.devstack.postgres import init_cluster, start_postgres
 
         su, wpw = secrets.token_hex(8), secrets.token_hex(8)
         init_cluster(tmp / "pg" / "data", su)
@@ -104,7 +106,7 @@ def start_db(mode: str, tmp: Path) -> tuple[Db, object, float]:
         wait_db(db.admin)
         migrate(db.admin, writer_password=wpw, reader_password=secrets.token_hex(8))
     else:
-        from ecgdash.stack.pglite import start_pglite
+        from ecgdash.devstack.pglite import start_pglite
 
         proc = start_pglite(tmp / "pglite" / "data", port, tmp / "pglite.log")
         base = f"@{LOCALHOST}:{port}/postgres?sslmode=disable"
@@ -117,7 +119,7 @@ def start_db(mode: str, tmp: Path) -> tuple[Db, object, float]:
 
 def stop_db(mode: str, proc) -> None:
     if mode == "timescale":
-        from ecgdash.stack.pglite import stop_process
+        from ecgdash.devstack.pglite import stop_process
 
         stop_process(proc)
     else:
@@ -184,7 +186,7 @@ def bench_write_batch(db: Db, batches: list[Batch]) -> dict[str, object]:
         t = time.perf_counter()
         for i, batch in enumerate(batches):
             tb = time.perf_counter()
-            res = write_batch(conn, query, i, batch)
+            res = write_batch(conn, BatchKey(*query, i), batch)
             per_batch.append(time.perf_counter() - tb)
             assert res is not None and not res.dead and res.duplicates_skipped == 0, res
             samples += res.samples
@@ -224,7 +226,7 @@ def spark_warmup(spark, bootstrap: str, recs: list[Recording], tmp: Path) -> flo
 
 def bench_writer(spark, db: Db, bootstrap: str, topic: str, tmp: Path, expected: int,
                  max_offsets: int | None) -> dict[str, object]:
-    from spark_jobs.raw_writer import start_raw_writer
+    from ecgdash.spark_jobs.raw_writer import start_raw_writer
 
     t = time.perf_counter()
     query, writer = start_raw_writer(
@@ -387,7 +389,8 @@ def main() -> None:
     parser.add_argument("--max-offsets-per-trigger", type=int, default=None,
                         help="messages per writer micro-batch (default patients x 10)")
     parser.add_argument("--records", type=Path, default=MITDB, help="folder of WFDB records")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "raw_path.json")
+    parser.add_argument("--json", type=Path,
+                        default=Path(__file__).resolve().parent / "results" / "raw_path.json")
     args = parser.parse_args()
 
     recs = [read_record(p.with_suffix("")) for p in sorted(args.records.glob("*.hea"))]
@@ -402,7 +405,7 @@ def main() -> None:
         broker_port = free_port()
         broker = start_broker(broker_port, tmp / "broker.log")
         bootstrap = f"{LOCALHOST}:{broker_port}"
-        from spark_jobs.session import make_spark
+        from ecgdash.spark_jobs.session import make_spark
 
         spark = None
         try:

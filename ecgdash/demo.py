@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -10,17 +9,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
+import wfdb
 
-from ecgdash.stack.manager import StackInfo, stack_down, stack_up
+from ecgdash.core.clock import datetime_to_us, now_us, us_to_datetime
+from ecgdash.core.kafka import end_offsets_json
+from ecgdash.devstack.manager import StackInfo, local_secrets, stack_down, stack_up
+from ecgdash.export import export
+from ecgdash.ingest.records import Recording, load_records
+from ecgdash.ingest.run import run_ingest
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.spark_jobs.hr_job import start_hr_job
+from ecgdash.spark_jobs.raw_writer import start_raw_writer
+from ecgdash.spark_jobs.session import make_spark
+from ecgdash.timescale import dead_letters, heart_rate, waveform
+from ecgdash.timescale.migrate import migrate
 from ecgdash.verify import percentile, verify_store
-from ingest.records import Recording, load_records
-from ingest.run import run_ingest
-from spark_jobs.kafka_source import _consumer, high_watermarks
-from timescale.migrate import migrate
-from timescale.store import us_to_datetime
 
-DEMO_RECORDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "mitdb"
+DEMO_RECORDS = mitdb()
 
 
 @dataclass(frozen=True)
@@ -40,33 +47,15 @@ class DemoOptions:
     wait_s: float = 300.0  # after the replay, how long to wait for the writer to catch up
 
 
-def topic_offsets(bootstrap: str, topic: str) -> str:
-    """The topic's current end offsets as a Spark ``startingOffsets`` JSON."""
-    from kafka import TopicPartition
-
-    c = _consumer(bootstrap)
-    try:
-        parts = c.partitions_for_topic(topic) or set()
-        hw = high_watermarks(c, [TopicPartition(topic, p) for p in sorted(parts)])
-    finally:
-        c.close()
-    return json.dumps({topic: {str(tp.partition): off for tp, off in hw.items()}})
-
-
 def run_demo(opts: DemoOptions) -> dict[str, Any]:
     """Start, migrate, replay, write, verify; returns the summary (see README for the fields)."""
-    from spark_jobs.raw_writer import start_raw_writer
-    from spark_jobs.session import make_spark
-
     info = stack_up(opts.home, opts.db_mode, {opts.topic: opts.partitions, opts.dlq_topic: 1})
     query = None
     try:
-        from ecgdash.stack.manager import local_secrets
-
         pw = local_secrets(opts.home.resolve())
         migrate(info.admin_dsn, retention_days=opts.retention_days,
                 writer_password=pw["ecg_writer"], reader_password=pw["ecg_reader"])
-        starting = topic_offsets(info.bootstrap, opts.topic)
+        starting = end_offsets_json(info.bootstrap, opts.topic)
         spark = make_spark()
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         query, _writer = start_raw_writer(
@@ -93,8 +82,6 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
         caught_up_s = time.monotonic() - t0
         query.stop()
         query = None
-        from spark_jobs.hr_job import start_hr_job
-
         hr_query, hr_writer = start_hr_job(
             spark, bootstrap=info.bootstrap, topic=opts.topic, writer_dsn=info.writer_dsn,
             checkpoint=opts.home.resolve() / "checkpoints" / f"demo-hr-{run_id}",
@@ -109,7 +96,7 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
         with psycopg.connect(info.reader_dsn) as conn:
             v = verify_store(conn, recordings, expected, since, speed=opts.speed,
                              paced_from=paced_from)
-            dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
+            dead = dead_letters.count(conn)
             heart = heart_rates(conn, result.streams, opts.records_dir)
             exported = export_check(conn, result.streams[0], opts.records_dir,
                                     opts.home.resolve() / "exports")  # fmt: skip
@@ -123,7 +110,7 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
             "samples_mismatched": v.samples_mismatched,
             "duplicates": v.duplicates,
             "missing": v.missing,
-            "dead_lettered": int(dead[0]) if dead else 0,
+            "dead_lettered": dead,
             "latency_p50_s": percentile(v.latencies_s, 50),
             "latency_p95_s": percentile(v.latencies_s, 95),
             "replay_s": round(replay_s, 2),
@@ -144,17 +131,17 @@ def _clear_start(info: StackInfo) -> int:
     """Now, or just after the newest stored sample if that lies ahead: a replay at full speed
     stores signal up to `minutes` into the future, and a second demo soon after must not
     interleave its streams with the first one's (same patient ids)."""
-    now_us = time.time_ns() // 1000
+    now = now_us()
     with psycopg.connect(info.reader_dsn) as conn:
-        row = conn.execute("SELECT max(time) FROM waveform").fetchone()
-    if row is None or row[0] is None:
-        return now_us
-    after = int(row[0].timestamp() * 1e6) + 2_000_000  # past the last ~1 s chunk
-    if after > now_us:
-        print(f"note: earlier signal is stored up to {row[0].isoformat()}; this replay starts after it",
+        newest = waveform.newest_time(conn)
+    if newest is None:
+        return now
+    after = datetime_to_us(newest) + 2_000_000  # past the last ~1 s chunk
+    if after > now:
+        print(f"note: earlier signal is stored up to {newest.isoformat()}; this replay starts after it",
               file=sys.stderr)
         return after
-    return now_us
+    return now
 
 
 def _wait_stored(
@@ -164,11 +151,7 @@ def _wait_stored(
     n = 0
     with psycopg.connect(info.reader_dsn, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT coalesce(sum(cardinality(samples)), 0) FROM waveform "
-                "WHERE patient_id = ANY(%s) AND time >= %s", (patients, since),
-            ).fetchone()
-            n = int(row[0]) if row else 0
+            n = waveform.sample_count(conn, patients, since)
             if n >= sent:
                 return n
             if query.exception() is not None:
@@ -176,6 +159,13 @@ def _wait_stored(
             time.sleep(1.0)
     print(f"warning: only {n} of {sent} samples stored after {wait_s:.0f} s", file=sys.stderr)
     return n
+
+
+def demo_ok(summary: dict[str, Any]) -> bool:
+    """Sent = stored, nothing mismatched or doubled, and the WFDB export bit-exact."""
+    return bool(summary["samples_stored"] == summary["samples_sent"]
+                and not summary["samples_mismatched"] and not summary["duplicates"]
+                and summary["wfdb_export"]["bit_exact"])
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -186,9 +176,6 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 def reference_hr(records_dir: Path, record: str, start: int, n: int) -> float | None:
     """Mean HR (bpm) of the reference beat annotations in record samples [start, start+n)."""
-    import numpy as np
-    import wfdb
-
     try:
         ann = wfdb.rdann(str(records_dir / record), "atr")
     except OSError:
@@ -208,14 +195,11 @@ def heart_rates(conn: psycopg.Connection, streams: list, records_dir: Path) -> d
     for s in streams:
         # this replay's beats only: a patient id may have been replayed before (a second demo)
         t0 = datetime.fromtimestamp(s.start_us / 1e6, tz=UTC)
-        row = conn.execute(
-            "SELECT count(*), min(sample_index), max(sample_index) FROM beats "
-            "WHERE patient_id = %s AND time >= %s AND time < %s",
-            (s.patient, t0, t0 + timedelta(seconds=s.n_total / s.recording.fs)),
-        ).fetchone()
+        n, first, last = heart_rate.beat_span(
+            conn, s.patient, t0, t0 + timedelta(seconds=s.n_total / s.recording.fs))
         ours = None
-        if row and row[0] and row[0] > 1:
-            ours = round(60.0 * (row[0] - 1) / ((row[2] - row[1]) / s.recording.fs), 1)
+        if n > 1 and first is not None and last is not None and last > first:
+            ours = round(60.0 * (n - 1) / ((last - first) / s.recording.fs), 1)
         span = min(s.n_total, s.recording.n_samples - s.source_offset)
         out[s.patient] = {"ours": ours,
                           "reference": reference_hr(records_dir, s.recording.name,
@@ -226,11 +210,6 @@ def heart_rates(conn: psycopg.Connection, streams: list, records_dir: Path) -> d
 def export_check(conn: psycopg.Connection, stream: Any, records_dir: Path, out_dir: Path) -> dict:
     """Export the first patient's replayed signal to WFDB and compare it with the source record:
     the ML teams' path, end to end (broker, Spark, database, export)."""
-    import numpy as np
-    import wfdb
-
-    from ecgdash.export import export
-
     fs = stream.recording.fs
     t0 = datetime.fromtimestamp(stream.start_us / 1e6, tz=UTC)
     n = min(stream.n_total, stream.recording.n_samples - stream.source_offset)

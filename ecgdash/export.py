@@ -42,44 +42,16 @@ import numpy as np
 import psycopg
 from tqdm import tqdm
 
-from ecgdash.errors import ExportError
+from ecgdash.core.clock import datetime_to_us
+from ecgdash.core.errors import ExportError
+from ecgdash.timescale import heart_rate, patients, waveform
+from ecgdash.timescale.patients import Lead
 
 Format = Literal["wfdb", "parquet", "npz"]
 FORMATS: tuple[str, ...] = ("wfdb", "parquet", "npz")
 INVALID = -32768  # WFDB format 16 "invalid sample"
 PAGE = timedelta(minutes=10)  # chunk time read per query
 MAX_SAMPLES = 400_000_000  # per lead (~12 days at 360 Hz; 3 bytes per sample and lead in memory)
-
-_PATIENT = "SELECT fs FROM patients WHERE patient_id = %s"
-_SIGNALS = """
-SELECT signal_index, lead, gain, baseline, adc_res, adc_zero, units
-FROM signals WHERE patient_id = %s ORDER BY signal_index"""
-# chunks starting in a page of time (the caller pages through [start - slack, end))
-_CHUNKS = """
-SELECT signal_index, time, samples FROM waveform
-WHERE patient_id = %s AND time >= %s AND time < %s
-ORDER BY time, signal_index"""
-_BEFORE = """
-SELECT time, sample_index, cardinality(samples) FROM waveform
-WHERE patient_id = %s AND time <= %s AND time > %s ORDER BY time DESC LIMIT 1"""
-_FIRST = """
-SELECT time, sample_index FROM waveform
-WHERE patient_id = %s AND time > %s AND time < %s ORDER BY time LIMIT 1"""
-_BEATS = """
-SELECT sample_index, time, rr_ms, hr_bpm, leads, quality FROM beats
-WHERE patient_id = %s AND time >= %s AND time < %s ORDER BY time"""
-
-
-@dataclass(frozen=True)
-class Lead:
-    index: int
-    name: str
-    gain: float
-    baseline: int
-    adc_res: int
-    adc_zero: int
-    units: str
-
 
 @dataclass
 class Extract:
@@ -116,12 +88,11 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     if end <= start:
         raise ExportError(f"empty or inverted range: end {end.isoformat()} is not after start "
                           f"{start.isoformat()}")  # fmt: skip
-    row = conn.execute(_PATIENT, (patient,)).fetchone()
-    if row is None:
+    fs_of = patients.sampling_rates(conn, [patient])
+    if patient not in fs_of:
         raise ExportError(f"unknown patient {patient!r}")
-    fs = float(row[0])
-    leads = [Lead(int(r[0]), r[1], float(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6])
-             for r in conn.execute(_SIGNALS, (patient,)).fetchall()]  # fmt: skip
+    fs = fs_of[patient]
+    leads = patients.leads(conn, patient)
     if not leads:
         raise ExportError(f"patient {patient!r} has no registered signals")
     slack = timedelta(seconds=max(10.0, 10.0 * 360 / fs))
@@ -130,15 +101,13 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     # patient re-registered by a later stream (sample indices restart) still exports right.
     # the grid's phase: the chunk covering `start` if one does, else the first chunk after it
     # (never an earlier stream's chunk that ends before `start`)
-    prev = conn.execute(_BEFORE, (patient, start, start - slack)).fetchone()
-    if prev is not None and prev[0] + timedelta(seconds=prev[2] / fs) > start:
-        first = prev[:2]
-    else:
-        first = conn.execute(_FIRST, (patient, start, end)).fetchone()
+    first = waveform.chunk_at_or_before(conn, patient, start, start - slack)
+    if first is None or first.time + timedelta(seconds=first.length / fs) <= start:
+        first = waveform.first_chunk_after(conn, patient, start, end)
     if first is None:
         raise ExportError(f"patient {patient!r} has no stored samples in [{start.isoformat()}, "
                           f"{end.isoformat()})")  # fmt: skip
-    base, base_index = first
+    base, base_index = first.time, first.sample_index
 
     def k_of(t: datetime) -> float:
         return (t - base) / timedelta(microseconds=1) * fs / 1e6
@@ -160,8 +129,8 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     with tqdm(total=n * len(leads), unit="sample", unit_scale=True, desc=f"export {patient}",
               disable=not show_progress) as bar:  # fmt: skip
         for w0, w1 in zip(edges[:-1], edges[1:], strict=True):
-            for sig, tc, samples in conn.execute(_CHUNKS, (patient, w0, w1)):
-                col = pos.get(int(sig))
+            for sig, tc, samples in waveform.page(conn, patient, w0, w1):
+                col = pos.get(sig)
                 if col is None:
                     continue
                 s = np.asarray(samples, dtype=np.int16)
@@ -177,16 +146,16 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
                           f"{end.isoformat()})")  # fmt: skip
     t_start = base + timedelta(microseconds=round(k0 * 1e6 / fs))
     margin = timedelta(milliseconds=1)  # the same rounding; the offsets below decide
-    brows = conn.execute(_BEATS, (patient, start - margin, end + margin)).fetchall()
-    offsets = np.array([round(k_of(r[1])) - k0 for r in brows], dtype=np.int64)
+    brows = heart_rate.beats_between(conn, patient, start - margin, end + margin)
+    offsets = np.array([round(k_of(b.time)) - k0 for b in brows], dtype=np.int64)
     keep = (offsets >= 0) & (offsets < n)
-    brows = [r for r, ok in zip(brows, keep.tolist(), strict=True) if ok]
+    brows = [b for b, ok in zip(brows, keep.tolist(), strict=True) if ok]
     return Extract(
         patient=patient, fs=fs, start_index=int(base_index) + k0, start_time=t_start, leads=leads,
-        adc=adc, valid=valid, beats=offsets[keep], beat_time=[r[1] for r in brows],
-        beat_rr_ms=np.array([np.nan if r[2] is None else r[2] for r in brows], dtype=float),
-        beat_hr_bpm=np.array([np.nan if r[3] is None else r[3] for r in brows], dtype=float),
-        beat_leads=[r[4] for r in brows], beat_quality=np.array([r[5] for r in brows], dtype=float),
+        adc=adc, valid=valid, beats=offsets[keep], beat_time=[b.time for b in brows],
+        beat_rr_ms=np.array([np.nan if b.rr_ms is None else b.rr_ms for b in brows], dtype=float),
+        beat_hr_bpm=np.array([np.nan if b.hr_bpm is None else b.hr_bpm for b in brows], dtype=float),
+        beat_leads=[b.leads for b in brows], beat_quality=np.array([b.quality for b in brows], dtype=float),
     )  # fmt: skip
 
 
@@ -224,7 +193,7 @@ def write_parquet(ex: Extract, out_dir: Path) -> list[Path]:
 
     name = base_name(ex)
     n = ex.adc.shape[0]
-    t0_us = int(ex.start_time.timestamp() * 1e6)
+    t0_us = datetime_to_us(ex.start_time)
     idx = np.arange(n, dtype=np.int64)
     cols: dict[str, pa.Array] = {
         "time": pa.array(t0_us + np.round(idx * 1e6 / ex.fs).astype(np.int64), pa.timestamp("us", "UTC")),
@@ -260,7 +229,7 @@ def write_npz(ex: Extract, out_dir: Path) -> list[Path]:
         gain=np.array([lead.gain for lead in ex.leads]),
         baseline=np.array([lead.baseline for lead in ex.leads]),
         leads=np.array([lead.name for lead in ex.leads]), start_index=ex.start_index,
-        start_time_us=int(ex.start_time.timestamp() * 1e6), beats=ex.beats,
+        start_time_us=datetime_to_us(ex.start_time), beats=ex.beats,
         beat_rr_ms=ex.beat_rr_ms, beat_hr_bpm=ex.beat_hr_bpm,
     )  # fmt: skip
     return [path]
@@ -278,12 +247,3 @@ def export(conn: psycopg.Connection, patient: str, start: datetime, end: datetim
     out_dir.mkdir(parents=True, exist_ok=True)
     files = WRITERS[fmt](ex, out_dir)
     return ExportResult(files, int(ex.adc.shape[0]), int((~ex.valid).sum()), int(ex.beats.size))
-
-
-def parse_time(text: str) -> datetime:
-    """ISO 8601 time; a time without zone is taken as UTC."""
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ExportError(f"not an ISO 8601 time: {text!r}") from exc
-    return t if t.tzinfo else t.replace(tzinfo=UTC)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ecgdash.kafka_security import KafkaSecurity
+from ecgdash.core.kafka import KafkaSecurity
+from ecgdash.spark_jobs.session import Checkpoint, checkpoint_path
 
 DbMode = Literal["timescale", "postgres", "external"]
 
@@ -61,8 +62,19 @@ class Settings(BaseSettings):
         return KafkaSecurity(self.kafka_security_protocol, self.kafka_sasl_mechanism,
                              self.kafka_sasl_username, pw, self.kafka_ssl_cafile)  # fmt: skip
 
-    def checkpoint(self, query: str) -> Path | str:
+    def checkpoint(self, query: str) -> Checkpoint:
         """Checkpoint location of one streaming query: a Path, or a URI string kept as given."""
-        from spark_jobs.session import checkpoint_path
-
         return checkpoint_path(self.checkpoint_dir or self.home / "checkpoints", query)
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming its environment variable; never echoes a secret's value."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    out = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        info = Settings.model_fields.get(field)
+        secret = info is not None and "SecretStr" in str(info.annotation)
+        shown = "" if secret else f" (got {err.get('input')!r})"
+        out.append(f"{prefix}{field}".upper() + f": {err['msg']}{shown}")
+    return out

@@ -10,14 +10,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import psycopg
 
-from ingest.records import Recording
-
-_CHUNKS = """
-SELECT w.patient_id, p.source_record, p.source_offset, w.signal_index, w.sample_index, w.samples,
-       w.time, w.ingested_at, p.fs, p.start_time
-FROM waveform w JOIN patients p USING (patient_id)
-WHERE w.patient_id = ANY(%s) AND w.time >= %s
-ORDER BY w.patient_id, w.signal_index, w.sample_index"""
+from ecgdash.ingest.records import Recording
+from ecgdash.timescale import waveform
 
 
 @dataclass
@@ -48,7 +42,7 @@ def verify_store(
     covered: dict[tuple[str, int], int] = defaultdict(int)  # distinct samples
     ends: dict[tuple[str, int], int] = {}
     for patient in expected:  # one patient at a time bounds the memory a fetch takes
-        rows = conn.execute(_CHUNKS, ([patient], since)).fetchall()
+        rows = waveform.chunks_with_source(conn, patient, since)
         for pid, rec_name, offset, sig, idx, samples, t, stored, fs, start in rows:
             rec = recordings[rec_name]
             got = np.asarray(samples, dtype=np.int16)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from grafana.config import GrafanaConfig
-from grafana.sqlquery import SQLQuery, load_sql
+from ecgdash.grafana.config import GrafanaConfig
+from ecgdash.grafana.sqlquery import SQLQuery, load_sql
 
 GROUP = "ecg-patients"
 CONTACT_POINT = "ecg-ward"

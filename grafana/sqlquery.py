@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import typing
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +17,7 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import dashboard
 
-QUERIES_DIR = Path(__file__).parent / "queries"
+QUERIES_DIR = Path(str(resources.files("ecgdash.grafana") / "queries"))
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import wfdb
 
-from ecgdash.codec import SignalMeta
-from ecgdash.errors import RecordError
+from ecgdash.core.codec import SignalMeta
+from ecgdash.core.errors import RecordError
 
 # bytes per sample of each WFDB storage format (a .dat shorter than this promises is truncated)
 _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "24": 3, "32": 4,

@@ -10,13 +10,12 @@ from datetime import UTC
 from pathlib import Path
 from typing import Literal
 
+from ecgdash.ingest.records import Recording, load_records
+from ecgdash.ingest.replay import PatientStream, ReplayStats, plan_streams, replay
 from tqdm import tqdm
 
-from ecgdash.errors import RecordError
-from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
-from ingest.producer import Publisher
-from ingest.records import Recording, load_records
-from ingest.replay import PatientStream, ReplayStats, plan_streams, replay
+from ecgdash.core.errors import RecordError
+from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
 
 
 @dataclass
@@ -83,7 +82,7 @@ def run_ingest(
         names=mapping,
     )
     total = sum(s.n_total * len(s.recording.signals) for s in streams)
-    publisher = Publisher(bootstrap, topic, **security.client_kwargs())
+    publisher = Publisher(bootstrap, topic, security)
     bar = tqdm(total=total if total < 2**60 else None, unit="sample", unit_scale=True,
                disable=not show_progress, desc="replay")
     try:

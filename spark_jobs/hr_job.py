@@ -1,7 +1,7 @@
 """The heart-rate job: beats and signal quality per patient, state carried across micro-batches.
 
 A second query on the waveform topic, with its own checkpoint, trigger 60 s by default. Per
-patient, ``applyInPandasWithState`` restores the streaming QRS detector (``ecgdash.qrs``) from
+patient, ``applyInPandasWithState`` restores the streaming QRS detector (``ecgdash.core.qrs``) from
 its serialised state, feeds the batch's chunks in signal order and keeps the new state, so a beat
 on a batch boundary is found once. Beats and 1-s quality windows are written with the batch's
 (query id, batch id) in one transaction, as the raw writer does.
@@ -18,13 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
+from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.timescale.heart_rate import write_hr_batch
+from ecgdash.timescale.ledger import BatchKey
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
-from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
-from spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.core.codec import PatientMeta, decode
+from ecgdash.core.errors import DecodeError
+from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
+from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
 
 QUERY_NAME = "hr_job"
 MAX_GAP_S = 10.0  # a longer gap in a patient's stream restarts its detector
@@ -52,12 +57,6 @@ def detect_group(
     key: tuple[Any, ...], batches: Iterator[pd.DataFrame], state: GroupState
 ) -> Iterator[pd.DataFrame]:
     """One patient's messages of this batch (in offset order) -> beats and quality rows."""
-    from ecgdash.codec import PatientMeta, decode
-    from ecgdash.errors import DecodeError
-    from ecgdash.qrs import StreamingQRSDetector
-    from ecgdash.qrs.config import DetectorConfig
-    from ecgdash.qrs.state import StateError
-
     patient = str(key[0])
     pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
     det = None
@@ -114,76 +113,6 @@ def detect_group(
         yield pd.DataFrame(out, columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")])
 
 
-# staged by COPY and merged: executemany of thousands of rows stalls the embedded server's
-# pipeline handling, and COPY is the faster path everywhere
-_STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS hr_stage (
-    kind text, patient_id text, time timestamptz, sample_index bigint, rr_ms real, hr_bpm real,
-    leads text, quality real, duration_s real, valid boolean, flags text) ON COMMIT DELETE ROWS"""
-_STAGE_COPY = (
-    "COPY hr_stage (kind, patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality, "
-    "duration_s, valid, flags) FROM STDIN (FORMAT BINARY)"
-)
-_MERGE_BEATS = """
-INSERT INTO beats (patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality)
-SELECT patient_id, time, sample_index, rr_ms, hr_bpm, leads, quality FROM hr_stage
-WHERE kind = 'beat' ON CONFLICT (patient_id, time) DO NOTHING"""
-_MERGE_QUALITY = """
-INSERT INTO signal_quality (patient_id, time, duration_s, valid, sqi, flags)
-SELECT s.patient_id, s.time, s.duration_s, s.valid, s.quality, s.flags FROM hr_stage s
-WHERE s.kind = 'quality' ON CONFLICT (patient_id, time) DO NOTHING"""
-_LEDGER_INSERT = """
-INSERT INTO writer_batches (query_id, batch_id, query_name, messages, chunks, samples,
-                            duplicates_skipped, dead_lettered)
-VALUES (%s, %s, %s, %s, %s, 0, 0, 0) ON CONFLICT (query_id, batch_id) DO NOTHING
-RETURNING batch_id"""
-
-
-def write_hr_batch(
-    conn: psycopg.Connection, query: tuple[str, str], batch_id: int, rows: list[dict[str, Any]]
-) -> bool:
-    """Beats, quality windows and rollups of one batch, once; False if already committed."""
-    from timescale.store import us_to_datetime
-
-    beats = [r for r in rows if r["kind"] == "beat"]
-    with conn.transaction():
-        ledger = (query[0], batch_id, query[1], len(rows), len(beats))
-        if conn.execute(_LEDGER_INSERT, ledger).fetchone() is None:
-            return False
-        fs_of: dict[str, float] = {}
-        if rows:
-            fs_rows = conn.execute(
-                "SELECT patient_id, fs FROM patients WHERE patient_id = ANY(%s)",
-                (sorted({r["patient_id"] for r in rows}),),
-            ).fetchall()
-            fs_of = {p: float(f) for p, f in fs_rows}
-            conn.execute(_STAGE)
-            with conn.cursor() as cur:
-                with cur.copy(_STAGE_COPY) as copy:
-                    copy.set_types(["text", "text", "timestamptz", "int8", "float4", "float4",
-                                    "text", "float4", "float4", "bool", "text"])
-                    for r in rows:
-                        dur = (r["length"] / fs_of.get(r["patient_id"], 360.0)
-                               if r["kind"] == "quality" else None)
-                        copy.write_row((
-                            r["kind"], r["patient_id"], us_to_datetime(r["time_us"]),
-                            r["stream_index"], _num(r["rr_ms"]), _num(r["hr_bpm"]), r["leads"],
-                            _num(r["quality"]), dur,
-                            None if r["valid"] is None else bool(r["valid"]), r["flags"],
-                        ))
-                cur.execute(_MERGE_BEATS)
-                cur.execute(_MERGE_QUALITY)
-        if rows:
-            times = [us_to_datetime(r["time_us"]) for r in rows]
-            conn.execute("SELECT refresh_hr_rollups(%s, %s, %s)",
-                         (sorted({r["patient_id"] for r in rows}), min(times), max(times)))
-    return True
-
-
-def _num(v: Any) -> float | None:
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
-
-
 @dataclass
 class HrWriter:
     writer_dsn: str
@@ -201,7 +130,7 @@ class HrWriter:
             # no server-side prepared statements: the embedded TimescaleDB shares one session
             self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
         try:
-            write_hr_batch(self._conn, (qid, QUERY_NAME), batch_id, rows)
+            write_hr_batch(self._conn, BatchKey(qid, QUERY_NAME, batch_id), rows)
         except Exception:
             self._conn.close()
             self._conn = None

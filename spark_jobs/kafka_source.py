@@ -33,7 +33,7 @@ from pyspark.sql.streaming.datasource import (
     SupportsTriggerAvailableNow,
 )
 
-from ecgdash.kafka_security import KafkaSecurity
+from ecgdash.core.kafka import KafkaSecurity, consumer, high_watermarks
 
 KAFKA_SCHEMA = (
     "key binary, value binary, topic string, partition int, offset long, "
@@ -51,36 +51,7 @@ class KafkaRange(InputPartition):
     start: int
     end: int
     bootstrap: str
-    client: dict[str, Any] = field(default_factory=dict, repr=False)  # security kwargs (secret)
-
-
-def _consumer(bootstrap: str, **extra: Any) -> Any:
-    from kafka import KafkaConsumer
-
-    return KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
-        fetch_max_wait_ms=100, request_timeout_ms=30_000, **extra,
-    )
-
-
-def high_watermarks(consumer: Any, tps: Sequence[Any], timeout_s: float = 30) -> dict[Any, int]:
-    """The high watermark of each partition, read from Fetch responses."""
-    lower = consumer.end_offsets(list(tps))  # exact on Kafka, a lower bound on Tansu
-    consumer.assign(list(tps))
-    for tp in tps:
-        consumer.seek(tp, lower[tp])
-    out: dict[Any, int] = {}
-    deadline = time.monotonic() + timeout_s
-    while len(out) < len(tps):
-        consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
-        for tp in tps:
-            hw = consumer.highwater(tp)
-            if hw is not None:
-                out[tp] = max(int(hw), int(lower[tp]))
-        if time.monotonic() > deadline:
-            missing = [tp for tp in tps if tp not in out]
-            raise TimeoutError(f"no high watermark from the broker for {missing}")
-    return out
+    security: KafkaSecurity = field(default_factory=KafkaSecurity, repr=False)  # holds the secret
 
 
 class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
@@ -94,13 +65,13 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self.max_rows = int(max_rows) if max_rows else None
         self.lag_group = options.get("groupidforlag")
         # the built-in kafka source's security options (kafka.security.protocol, ...)
-        self.client = KafkaSecurity.from_spark_options(options).client_kwargs()
+        self.security = KafkaSecurity.from_spark_options(options)
         self._consumer: Any = None  # created lazily: readers are pickled
         self._cap: dict[str, int] | None = None  # availableNow: stop at these offsets
 
     def _c(self) -> Any:
         if self._consumer is None:
-            self._consumer = _consumer(self.bootstrap, **self.client)
+            self._consumer = consumer(self.bootstrap, self.security)
         return self._consumer
 
     def _tps(self) -> list[Any]:
@@ -152,7 +123,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def partitions(self, start: dict, end: dict) -> Sequence[InputPartition]:
         begin = start.get(self.topic, {})
         return [
-            KafkaRange(self.topic, int(p), int(begin.get(p, 0)), int(e), self.bootstrap, self.client)
+            KafkaRange(self.topic, int(p), int(begin.get(p, 0)), int(e), self.bootstrap, self.security)
             for p, e in sorted(end.get(self.topic, {}).items(), key=lambda kv: int(kv[0]))
             if int(e) > int(begin.get(p, 0))
         ]
@@ -166,7 +137,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             return
         try:
             _commit_for_lag(self.bootstrap, self.lag_group, self.topic, end.get(self.topic, {}),
-                            self.client)
+                            self.security)
         except Exception as exc:  # monitoring only: the checkpoint holds the real offsets
             log.warning("could not publish progress for group %s: %r", self.lag_group, exc)
 
@@ -194,7 +165,7 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
     from kafka import TopicPartition
 
     tp = TopicPartition(r.topic, r.partition)
-    c = _consumer(r.bootstrap, max_partition_fetch_bytes=8 * 1024 * 1024, **r.client)
+    c = consumer(r.bootstrap, r.security, max_partition_fetch_bytes=8 * 1024 * 1024)
     try:
         c.assign([tp])
         c.seek(tp, r.start)
@@ -223,11 +194,11 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
 
 
 def _commit_for_lag(bootstrap: str, group: str, topic: str, offsets: dict[str, int],
-                    client: dict[str, Any]) -> None:
-    from kafka import KafkaConsumer, TopicPartition
+                    security: KafkaSecurity) -> None:
+    from kafka import TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **client)
+    c = consumer(bootstrap, security, group_id=group)
     try:
         c.commit(
             {TopicPartition(topic, int(p)): OffsetAndMetadata(int(o), "", -1)

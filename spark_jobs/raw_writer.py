@@ -2,8 +2,8 @@
 
 A 2-second micro-batch is decoded on the driver (a batch of 100 patients is ~200 messages),
 malformed messages go to the dead-letter topic with their reason, and the rest is COPYed with
-the batch id in one transaction (timescale/store.py). Run it with ``ecgdash spark raw-writer``
-or ``spark-submit spark_jobs/raw_writer.py`` (same settings from the environment).
+the batch id in one transaction (``ecgdash.timescale.waveform``). Run it with
+``ecgdash spark raw-writer`` (settings from the environment).
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.waveform import Batch, BatchResult, write_batch
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from ecgdash.codec import PatientMeta, decode
-from ecgdash.errors import DecodeError, DeliveryError
-from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
-from spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
-from timescale.store import Batch, BatchResult, DeadLetter, write_batch
+from ecgdash.core.codec import PatientMeta, decode
+from ecgdash.core.errors import DecodeError
+from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
 
 log = logging.getLogger(__name__)
 QUERY_NAME = "raw_writer"
@@ -34,10 +36,7 @@ def decode_rows(rows: list[dict[str, Any]]) -> Batch:
         try:
             msg = decode(r["key"], r["value"])
         except DecodeError as exc:
-            batch.dead.append(
-                DeadLetter(origin.topic, origin.partition, origin.offset, origin.key,
-                           origin.value, exc.reason)
-            )
+            batch.dead.append(origin.with_reason(exc.reason))
             continue
         if isinstance(msg, PatientMeta):
             batch.metas.append(msg)
@@ -58,7 +57,7 @@ class RawWriter:
     security: KafkaSecurity = PLAINTEXT
     results: list[BatchResult] = field(default_factory=list)
     _conn: psycopg.Connection | None = None
-    _producer: Any = None
+    _dlq: Publisher | None = None
 
     def conn(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
@@ -75,7 +74,7 @@ class RawWriter:
         self.publish_dead(batch.dead)
         try:
             qid = query_id(self.checkpoint, df.sparkSession)
-            result = write_batch(self.conn(), (qid, self.query_name), batch_id, batch)
+            result = write_batch(self.conn(), BatchKey(qid, self.query_name, batch_id), batch)
         except Exception:
             if self._conn is not None:
                 self._conn.close()
@@ -91,32 +90,21 @@ class RawWriter:
     def publish_dead(self, dead: list[DeadLetter]) -> None:
         if not dead:
             return
-        from kafka import KafkaProducer
-
-        if self._producer is None:
-            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", retries=5,
-                                           **self.security.client_kwargs())
-        futures = [
-            self._producer.send(
-                self.dlq_topic, key=d.key, value=d.value,
-                headers=[("reason", d.reason.encode()), ("source_topic", d.topic.encode()),
-                         ("source_partition", str(d.partition).encode()),
-                         ("source_offset", str(d.offset).encode())],
-            )
-            for d in dead
-        ]
-        self._producer.flush(timeout=30)
-        for f in futures:
-            try:
-                f.get(timeout=30)
-            except Exception as exc:
-                raise DeliveryError(f"dead letter not delivered to {self.dlq_topic}: {exc}") from exc
+        if self._dlq is None:
+            self._dlq = Publisher(self.bootstrap, self.dlq_topic, self.security, retries=5)
+        for d in dead:
+            self._dlq.send(d.key, d.value, headers=[
+                ("reason", d.reason.encode()), ("source_topic", d.topic.encode()),
+                ("source_partition", str(d.partition).encode()),
+                ("source_offset", str(d.offset).encode()),
+            ])
+        self._dlq.flush(timeout_s=30)
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
-        if self._producer is not None:
-            self._producer.close(timeout=10)
+        if self._dlq is not None:
+            self._dlq.close()
 
 
 def start_raw_writer(
@@ -142,13 +130,3 @@ def start_raw_writer(
                         trigger_s, available_now)
     return query, writer
 
-
-def main() -> None:
-    """Entry point for spark-submit: settings from the environment, run until stopped."""
-    from ecgdash.cli import main as cli_main
-
-    cli_main(["spark", "raw-writer"])
-
-
-if __name__ == "__main__":
-    main()

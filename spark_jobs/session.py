@@ -8,14 +8,17 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
+from ecgdash.spark_jobs.kafka_source import KafkaDataSource
 from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from ecgdash.kafka_security import PLAINTEXT, KafkaSecurity
-from spark_jobs.kafka_source import KafkaDataSource
+from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
+
+_FAIR_SCHEDULER = Path(str(resources.files("ecgdash.spark_jobs") / "fairscheduler.xml"))
 
 
 def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSession:
@@ -38,7 +41,7 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSess
             # each query gets its own pool (start_query), so on two cores the heart-rate job's
             # batch is not queued behind the raw writer's jobs, nor the other way round
             .config("spark.scheduler.mode", "FAIR")
-            .config("spark.scheduler.allocation.file", str(Path(__file__).with_name("fairscheduler.xml")))
+            .config("spark.scheduler.allocation.file", str(_FAIR_SCHEDULER))
             .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
             .config("spark.python.worker.reuse", "true")
             .config("spark.driver.memory", "2g")

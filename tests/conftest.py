@@ -11,26 +11,19 @@ import secrets
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ecgdash.spark_jobs.session import make_spark
+from ecgdash.timescale.migrate import migrate
 
-from ecgdash.stack.broker import ensure_topics, start_broker
-from ecgdash.stack.manager import wait_db
-from ecgdash.stack.procs import LOCALHOST, free_port, stop_pid, wait_port
-from timescale.migrate import migrate
-
-DATA = Path(__file__).parent / "data"
-MITDB = DATA / "mitdb"
-
-
-@dataclass(frozen=True)
-class Db:
-    mode: str
-    admin: str
-    writer: str
-    reader: str
+from ecgdash.core.kafka import ensure_topics
+from ecgdash.devstack.broker import start_broker
+from ecgdash.devstack.manager import wait_db
+from ecgdash.devstack.pglite import start_pglite, stop_process
+from ecgdash.devstack.postgres import init_cluster, start_postgres
+from ecgdash.devstack.procs import LOCALHOST, free_port, stop_pid, wait_port
+from tests.helpers import Db, dsns
 
 
 @pytest.fixture(scope="session")
@@ -50,22 +43,14 @@ def topic(broker: str) -> str:
     return name
 
 
-def _dsns(port: int, su_pw: str, ssl: str, writer_pw: str, reader_pw: str) -> tuple[str, ...]:
-    base = f"@{LOCALHOST}:{port}/postgres?sslmode={ssl}"
-    return (f"postgresql://postgres:{su_pw}{base}", f"postgresql://ecg_writer:{writer_pw}{base}",
-            f"postgresql://ecg_reader:{reader_pw}{base}")
-
-
 @pytest.fixture(scope="session")
 def pg_native(tmp_path_factory: pytest.TempPathFactory) -> Db:
-    from ecgdash.stack.postgres import init_cluster, start_postgres
-
     d = tmp_path_factory.mktemp("pg")
     su, wpw, rpw = (secrets.token_hex(8) for _ in range(3))
     init_cluster(d / "data", su)
     port = free_port()
     proc = start_postgres(d / "data", port, d / "pg.log")
-    admin, writer, reader = _dsns(port, su, "disable", wpw, rpw)
+    admin, writer, reader = dsns(port, su, "disable", wpw, rpw)
     wait_db(admin)
     migrate(admin, writer_password=wpw, reader_password=rpw)
     yield Db("postgres", admin, writer, reader)
@@ -74,12 +59,10 @@ def pg_native(tmp_path_factory: pytest.TempPathFactory) -> Db:
 
 @pytest.fixture(scope="session")
 def pg_timescale(tmp_path_factory: pytest.TempPathFactory) -> Db:
-    from ecgdash.stack.pglite import start_pglite, stop_process
-
     d = tmp_path_factory.mktemp("pglite")
     port = free_port()
     proc = start_pglite(d / "data", port, d / "pglite.log")
-    admin, writer, reader = _dsns(port, "x", "disable", "x", "x")
+    admin, writer, reader = dsns(port, "x", "disable", "x", "x")
     wait_db(admin)
     res = migrate(admin)
     assert res.timescaledb, "the embedded database must have the TimescaleDB layer"
@@ -95,8 +78,6 @@ def db(request: pytest.FixtureRequest) -> Db:
 
 @pytest.fixture(scope="session")
 def spark():
-    from spark_jobs.session import make_spark
-
     session = make_spark("local[2]", "ecgdash-tests")
     yield session
     session.stop()

@@ -54,7 +54,7 @@ def run_due_jobs(
 
 
 def run_forever(dsn: str, every_s: float = 30.0) -> None:
-    """`python -m timescale.jobs DSN`: check for due jobs every `every_s` seconds."""
+    """`python -m ecgdash.timescale.jobs DSN`: check for due jobs every `every_s` seconds."""
     last_runs: dict[int, datetime] = {}
     while True:
         try:

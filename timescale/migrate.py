@@ -1,21 +1,29 @@
-"""Apply the schema: numbered migrations once each (checksummed), idempotent files every time.
+"""Apply the schema as pgai does: run-once files (checksummed) and idempotent files every time.
 
-Layout under ``timescale/sql``: ``core/NNN-*.sql`` (any PostgreSQL 14+), ``timescaledb/NNN-*.sql``
-(only where the extension is available), ``idempotent/<layer>-*.sql`` re-run on every migrate,
-reading their parameters from ``ecg.*`` session settings.
+Layout under ``timescale/sql`` (package data, found with ``importlib.resources``):
+
+* ``incremental/<layer>/NNN-*.sql``: tables and other state, applied once each in order and
+  recorded with their SHA-256 in ``schema_migrations``; never edited after release.
+* ``idempotent/<layer>/NNN-*.sql``: views, functions, grants, policies and role passwords,
+  re-applied on every migrate, in the order of their number across layers (so a Timescale view
+  can come before a core grant on it), reading their parameters from ``ecg.*`` session settings.
+
+Layers: ``core`` (any PostgreSQL 14+) and ``timescaledb`` (only where the extension exists).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 import psycopg
 
-from ecgdash.errors import MigrationError
+from ecgdash.core.errors import MigrationError
 
-SQL_DIR = Path(__file__).parent / "sql"
+SQL_DIR: Traversable = resources.files("ecgdash.timescale") / "sql"
 LAYERS = ("core", "timescaledb")
 _LOCK_KEY = 0x0EC6DA5B  # advisory lock: one migrate at a time
 
@@ -34,7 +42,7 @@ class MigrateResult:
     timescaledb: bool = False
 
 
-def _checksum(path: Path) -> str:
+def _checksum(path: Traversable) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -45,13 +53,25 @@ def timescaledb_available(conn: psycopg.Connection) -> bool:
     return row is not None
 
 
-def migration_files(layers: tuple[str, ...]) -> list[tuple[str, Path]]:
-    """(ledger name, path) of each numbered migration of `layers`, in apply order."""
-    out: list[tuple[str, Path]] = []
-    for layer in layers:
-        for path in sorted((SQL_DIR / layer).glob("[0-9][0-9][0-9]-*.sql")):
-            out.append((f"{layer}/{path.name}", path))
-    return out
+def _numbered(folder: Traversable) -> list[Traversable]:
+    return sorted((p for p in folder.iterdir() if _NUMBERED.match(p.name)), key=lambda p: p.name)
+
+
+_NUMBERED = re.compile(r"^[0-9]{3}-[a-z0-9-]+\.sql$")
+# ledger names of the layout before run-once and idempotent files were split (0.1)
+_OLD_LAYOUT = re.compile(r"^(core|timescaledb)/[0-9]{3}-")
+
+
+def migration_files(layers: tuple[str, ...]) -> list[tuple[str, Traversable]]:
+    """(ledger name, file) of each run-once migration of `layers`, in apply order."""
+    return [(f"incremental/{layer}/{p.name}", p)
+            for layer in layers for p in _numbered(SQL_DIR / "incremental" / layer)]
+
+
+def idempotent_files(layers: tuple[str, ...]) -> list[tuple[str, Traversable]]:
+    """(name, file) of each idempotent file of `layers`, by number across layers, then layer."""
+    files = [(p.name, layer, p) for layer in layers for p in _numbered(SQL_DIR / "idempotent" / layer)]
+    return [(f"idempotent/{layer}/{name}", p) for name, layer, p in sorted(files, key=lambda f: f[:2])]
 
 
 def migrate(
@@ -69,6 +89,7 @@ def migrate(
     result = MigrateResult()
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(_LEDGER)
+        _refuse_old_layout(conn)
         tsdb = timescaledb_available(conn) if use_timescaledb is None else use_timescaledb
         result.timescaledb = tsdb
         layers = LAYERS if tsdb else LAYERS[:1]
@@ -79,13 +100,24 @@ def migrate(
             "ecg.writer_password": writer_password or "",
             "ecg.reader_password": reader_password or "",
         }
-        for layer in layers:
-            for path in sorted((SQL_DIR / "idempotent").glob(f"{layer}-*.sql")):
-                _apply_idempotent(conn, path, settings)
+        for name, path in idempotent_files(layers):
+            _apply_idempotent(conn, name, path, settings)
     return result
 
 
-def _apply_once(conn: psycopg.Connection, name: str, path: Path, result: MigrateResult) -> None:
+def _refuse_old_layout(conn: psycopg.Connection) -> None:
+    names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations").fetchall()]
+    old = [n for n in names if _OLD_LAYOUT.match(n)]
+    if old:
+        raise MigrationError(
+            f"this database was migrated by ECGdashboard 0.1 ({old[0]} ...), whose run-once files "
+            "held views and grants; 0.2 splits them and cannot upgrade it in place: export what "
+            "you need and start from an empty database (locally: `ecgdash stack down` and remove "
+            "the data folder under ECG_HOME)"
+        )
+
+
+def _apply_once(conn: psycopg.Connection, name: str, path: Traversable, result: MigrateResult) -> None:
     digest = _checksum(path)
     try:
         with conn.transaction():
@@ -101,7 +133,7 @@ def _apply_once(conn: psycopg.Connection, name: str, path: Path, result: Migrate
                     )
                 result.already.append(name)
                 return
-            conn.execute(path.read_text())
+            conn.execute(path.read_text())  # type: ignore[call-overload]  # our own .sql file
             conn.execute(
                 "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (name, digest)
             )
@@ -110,11 +142,13 @@ def _apply_once(conn: psycopg.Connection, name: str, path: Path, result: Migrate
     result.applied.append(name)
 
 
-def _apply_idempotent(conn: psycopg.Connection, path: Path, settings: dict[str, str]) -> None:
+def _apply_idempotent(conn: psycopg.Connection, name: str, path: Traversable,
+                      settings: dict[str, str]) -> None:
     try:
         with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
             for key, value in settings.items():
                 conn.execute("SELECT set_config(%s, %s, true)", (key, value))
-            conn.execute(path.read_text())
+            conn.execute(path.read_text())  # type: ignore[call-overload]  # our own .sql file
     except psycopg.Error as exc:
-        raise MigrationError(f"idempotent step {path.name} failed: {exc}") from exc
+        raise MigrationError(f"idempotent step {name} failed: {exc}") from exc

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from ecgdash.grafana.config import GrafanaConfig
+from ecgdash.grafana.panels import bars, grid, grid_table, series, thresholds
+from ecgdash.grafana.panels import patient_variable as patient_var
 from grafana_foundation_sdk.builders import dashboard as dash
-
-from grafana.config import GrafanaConfig
-from grafana.panels import bars, grid, grid_table, series, thresholds
-from grafana.panels import patient_variable as patient_var
 
 UID = "ecg-patient"
 

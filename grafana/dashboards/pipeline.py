@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from ecgdash.grafana.config import GrafanaConfig
+from ecgdash.grafana.panels import grid, grid_table, series, single_stat, thresholds
 from grafana_foundation_sdk.builders import dashboard as dash
-
-from grafana.config import GrafanaConfig
-from grafana.panels import grid, grid_table, series, single_stat, thresholds
 
 UID = "ecg-pipeline"
 

@@ -8,12 +8,12 @@ import operator
 from datetime import timedelta
 
 import pytest
-from conftest import T0
-from grafana_helpers import run
+from ecgdash.grafana.alerts import alerting_provisioning, query_sql, specs
+from ecgdash.grafana.config import GrafanaConfig
+from ecgdash.grafana.macros import QueryContext
 
-from grafana.alerts import alerting_provisioning, query_sql, specs
-from grafana.config import GrafanaConfig
-from grafana.macros import QueryContext
+from tests.helpers.grafana_data import T0
+from tests.helpers.grafana_sql import run
 
 CFG = GrafanaConfig()
 SPECS = {s.uid: s for s in specs(CFG)}

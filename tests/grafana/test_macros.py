@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import T0
+from ecgdash.grafana.macros import (
+    MacroError,
+    QueryContext,
+    Variable,
+    expand,
+    format_interval,
+    round_interval_ms,
+)
 
-from grafana.macros import MacroError, QueryContext, Variable, expand, format_interval, round_interval_ms
+from tests.helpers.grafana_data import T0
 
 FROM = datetime(2017, 4, 21, 5, 1, 17, tzinfo=UTC)
 TO = datetime(2017, 4, 21, 5, 6, 17, tzinfo=UTC)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import SECONDS, STREAMS, T0
-from grafana_helpers import NUMERIC, TIMESTAMPTZ, Result, run
+from ecgdash.grafana.build import DASHBOARDS, dashboard_json
+from ecgdash.grafana.config import GrafanaConfig
+from ecgdash.grafana.macros import QueryContext, Variable
 
-from grafana.config import GrafanaConfig
-from grafana.macros import QueryContext, Variable
-from grafana.provisioning import DASHBOARDS, dashboard_json
+from tests.helpers.grafana_data import SECONDS, STREAMS, T0
+from tests.helpers.grafana_sql import NUMERIC, TIMESTAMPTZ, Result, run
 
 CFG = GrafanaConfig()
 ALL = tuple(s.patient for s in STREAMS)

@@ -6,9 +6,8 @@ import json
 import re
 
 import yaml
-
-from grafana.config import GrafanaConfig
-from grafana.provisioning import DASHBOARDS, PROVISIONING_DIR, render, stale_files
+from ecgdash.grafana.build import DASHBOARDS, PROVISIONING_DIR, render, stale_files
+from ecgdash.grafana.config import GrafanaConfig
 
 CFG = GrafanaConfig()
 ENV_NAMES = {"ECG_DB_HOST", "ECG_DB_PORT", "ECG_DB_NAME", "ECG_DB_READER_USER",
@@ -101,7 +100,7 @@ def test_alerting() -> None:
 def test_cli_build_writes_the_committed_files(tmp_path) -> None:
     import argparse
 
-    from grafana.cli import add_parser
+    from ecgdash.cli.grafana import add_parser
 
     parser = argparse.ArgumentParser(prog="ecgdash")
     add_parser(parser.add_subparsers(dest="command", required=True))

@@ -9,10 +9,10 @@ import boto3
 import numpy as np
 import pytest
 import wfdb
+from ecgdash.ingest.records import S3Records, list_local, load_records, read_record
 
-from ecgdash.errors import RecordError
-from ingest.records import S3Records, list_local, load_records, read_record
-from tests.conftest import MITDB
+from ecgdash.core.errors import RecordError
+from tests.helpers import MITDB
 
 
 def test_read_local_is_adc_exact() -> None:

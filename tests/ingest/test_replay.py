@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.replay import plan_streams, replay
 
-from ecgdash.codec import PatientMeta, SampleChunk, decode
-from ingest.records import read_record
-from ingest.replay import plan_streams, replay
-from tests.conftest import MITDB
+from ecgdash.core.codec import PatientMeta, SampleChunk, decode
+from tests.helpers import MITDB
 
 
 class FakeClock:

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.run import run_ingest
+from ecgdash.spark_jobs.hr_job import start_hr_job
 
-from ecgdash.qrs import detect_beats
-from ingest.records import read_record
-from ingest.run import run_ingest
-from spark_jobs.hr_job import start_hr_job
-from tests.conftest import MITDB, Db
+from ecgdash.core.qrs import detect_beats
+from tests.helpers import MITDB, Db
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def test_streaming_beats_equal_offline(db: Db, broker: str, topic: str, spark,
                         show_progress=False)
     assert result.ok
     # the job needs the patients registered; the raw writer does that in the pipeline
-    from spark_jobs.raw_writer import start_raw_writer
+    from ecgdash.spark_jobs.raw_writer import start_raw_writer
 
     q, w = start_raw_writer(spark, bootstrap=broker, topic=topic, dlq_topic=topic + ".dlq",
                             writer_dsn=db.writer, checkpoint=tmp_path / "raw", available_now=True)
@@ -85,7 +85,7 @@ def test_killed_hr_job_restarts_exactly_once(db: Db, broker: str, topic: str, sp
     import sys
     import time
 
-    from spark_jobs.raw_writer import start_raw_writer
+    from ecgdash.spark_jobs.raw_writer import start_raw_writer
 
     tag = uuid.uuid4().hex[:6]
     seconds, fs = (120 if db.mode == "postgres" else 90), 360

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.run import run_ingest
+from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from ecgdash.codec import SampleChunk, encode_samples
+from ecgdash.core.clock import us_to_datetime
+from ecgdash.core.codec import SampleChunk, encode_samples
 from ecgdash.verify import verify_store
-from ingest.records import read_record
-from ingest.run import run_ingest
-from spark_jobs.raw_writer import start_raw_writer
-from tests.conftest import MITDB, Db
-from timescale.store import us_to_datetime
+from tests.helpers import MITDB, Db
 
 pytestmark = pytest.mark.integration
 RECORDS = ["101", "106", "119"]

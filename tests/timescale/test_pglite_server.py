@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from ecgdash.stack.pglite import start_pglite, stop_process
-from ecgdash.stack.procs import LOCALHOST, free_port
+from ecgdash.devstack.pglite import start_pglite, stop_process
+from ecgdash.devstack.procs import LOCALHOST, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,45 @@
+"""The ``ecgdash`` parser and entry point.
+
+Exit codes: 0 done; 1 an error of ours (a one-line message naming what and why); 2 a usage or
+settings error (argparse's convention: a bad argument or a bad ``ECG_*`` variable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pydantic import ValidationError
+
+from ecgdash.cli import db, demo, export, grafana, ingest, kafka, spark, stack
+from ecgdash.core.errors import ECGDashError
+from ecgdash.settings import Settings, describe_errors
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ecgdash",
+        description="Stream, store and watch many patients' ECG. Settings come from ECG_* "
+        "environment variables (see README).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for module in (stack, db, kafka, ingest, spark, export, grafana, demo):
+        module.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for line in describe_errors(exc):
+            print(f"ecgdash: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args, settings))
+    except ECGDashError as exc:
+        print(f"ecgdash: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

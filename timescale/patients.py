@@ -1,0 +1,88 @@
+"""Patients and their signals (``patients``, ``signals``): registration and lookups.
+
+A metadata message registers a patient's stream and leads as a WFDB header describes them
+(mV = (adc - baseline) / gain); samples are stored in ADC units against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+
+from ecgdash.core.clock import us_to_datetime
+from ecgdash.core.codec import PatientMeta
+
+_PATIENT_UPSERT = """
+INSERT INTO patients (patient_id, source_record, fs, start_time, source_offset, n_source_samples)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT (patient_id) DO UPDATE SET source_record = EXCLUDED.source_record,
+    fs = EXCLUDED.fs, start_time = EXCLUDED.start_time, source_offset = EXCLUDED.source_offset,
+    n_source_samples = EXCLUDED.n_source_samples"""
+_SIGNAL_UPSERT = """
+INSERT INTO signals (patient_id, signal_index, lead, fs, gain, baseline, adc_res, adc_zero, units)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (patient_id, signal_index) DO UPDATE SET lead = EXCLUDED.lead, fs = EXCLUDED.fs,
+    gain = EXCLUDED.gain, baseline = EXCLUDED.baseline, adc_res = EXCLUDED.adc_res,
+    adc_zero = EXCLUDED.adc_zero, units = EXCLUDED.units"""
+_REGISTERED = """
+SELECT patient_id, count(*), min(fs), max(fs) FROM signals
+WHERE patient_id = ANY(%s) GROUP BY patient_id"""
+_FS = "SELECT patient_id, fs FROM patients WHERE patient_id = ANY(%s)"
+_SIGNALS = """
+SELECT signal_index, lead, gain, baseline, adc_res, adc_zero, units
+FROM signals WHERE patient_id = %s ORDER BY signal_index"""
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One registered signal of a patient (WFDB header fields)."""
+
+    index: int
+    name: str
+    gain: float  # ADC units per physical unit
+    baseline: int  # ADC units
+    adc_res: int  # bits
+    adc_zero: int  # ADC units
+    units: str
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What ``signals`` holds for a patient: number of leads and the range of their fs (Hz)."""
+
+    n_leads: int
+    fs_min: float
+    fs_max: float
+
+
+def register(conn: psycopg.Connection, metas: Iterable[PatientMeta]) -> None:
+    """Upsert patients and their signals (inside the caller's transaction)."""
+    with conn.cursor() as cur:
+        for m in metas:
+            cur.execute(_PATIENT_UPSERT, (m.patient, m.record, m.fs, us_to_datetime(m.start_us),
+                                          m.source_offset, m.n_source_samples))
+            cur.executemany(_SIGNAL_UPSERT, [
+                (m.patient, i, s.lead, m.fs, s.gain, s.baseline, s.adc_res, s.adc_zero, s.units)
+                for i, s in enumerate(m.signals)
+            ])
+
+
+def registrations(conn: psycopg.Connection, patients: Sequence[str]) -> dict[str, Registration]:
+    """The registration of each of `patients` that has one."""
+    return {
+        row[0]: Registration(int(row[1]), float(row[2]), float(row[3]))
+        for row in conn.execute(_REGISTERED, (sorted(set(patients)),)).fetchall()
+    }
+
+
+def sampling_rates(conn: psycopg.Connection, patients: Sequence[str]) -> dict[str, float]:
+    """fs (Hz) of each of `patients` that is registered."""
+    return {p: float(f) for p, f in conn.execute(_FS, (sorted(set(patients)),)).fetchall()}
+
+
+def leads(conn: psycopg.Connection, patient: str) -> list[Lead]:
+    """The registered signals of `patient`, in signal order (empty if none)."""
+    return [Lead(int(r[0]), r[1], float(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6])
+            for r in conn.execute(_SIGNALS, (patient,)).fetchall()]
