@@ -62,6 +62,7 @@ class StreamSource:
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int | None = None
     security: KafkaSecurity = PLAINTEXT
+    fail_on_data_loss: bool = True  # offsets gone: stop (True) or read on and record the gap
 
 
 def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataFrame:
@@ -71,6 +72,7 @@ def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataF
         .option("kafka.bootstrap.servers", src.bootstrap)
         .option("subscribe", src.topic)
         .option("startingOffsets", src.starting_offsets)
+        .option("failOnDataLoss", str(src.fail_on_data_loss).lower())
     )
     if src.source_format == "ecgkafka":
         reader = reader.option("groupIdForLag", f"ecgdash.{query_name}")

@@ -97,3 +97,73 @@ def test_encoder_refuses_what_it_cannot_carry() -> None:
         encode_samples(SampleChunk("p1", 360.0, 0, 0, np.zeros((0, 10), np.int16)))
     with pytest.raises(DecodeError):
         encode_key("has space")
+
+
+def meta_with(**changes: object) -> bytes:
+    """A metadata message with top-level fields (or signal 0's, prefix ``sig_``) changed,
+    re-signed so that decoding reaches the field checks."""
+    import json
+
+    doc = json.loads(encode_meta(META)[4:-4])
+    for k, v in changes.items():
+        if k.startswith("sig_"):
+            doc["signals"][0][k[4:]] = v
+        else:
+            doc[k] = v
+    body = b"EC\x01\x02" + json.dumps(doc).encode()
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def raw_meta(text: bytes) -> bytes:
+    body = b"EC\x01\x02" + text
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+YEAR_10000_US = 253_402_300_800_000_000
+
+
+@pytest.mark.parametrize(
+    "key,value,reason",
+    [
+        # the classes a faulty producer sent past decode() before (issue 10), each by name
+        (b"p1", raw_meta(b"[" * 100_000 + b"]" * 100_000), "bytes, at most"),
+        (b"p1", raw_meta(b"[" * 5000 + b"]" * 5000), "nested deeper"),
+        (b"p1", meta_with(sig_baseline=float("inf")), "baseline"),
+        (b"p1", meta_with(sig_gain=float("inf")), "gain"),
+        (b"p1", meta_with(fs=float("nan")), "fs"),
+        (b"p1", meta_with(start_us=YEAR_10000_US), "start_us"),
+        (b"p1", meta_with(n_source_samples=0), "n_source_samples"),
+        (b"p1", meta_with(source_offset=-1), "source_offset"),
+        (b"p1", meta_with(sig_adc_res=40000), "adc_res"),
+        (b"p1", meta_with(sig_baseline=2**31), "baseline"),
+        (b"p1", meta_with(sig_adc_zero=-(2**31) - 1), "adc_zero"),
+        (b"p1", meta_with(sig_lead="V\x001"), "lead"),
+        (b"p1", meta_with(record=""), "record"),
+        (b"p1", meta_with(record="r" * 300), "record"),
+        (b"p1", meta_with(sig_gain=True), "gain"),
+        (b"p1", meta_with(signals=[]), "0 signals"),
+        (b"p1", meta_with(signals={"a": 1}), "signals list"),
+        (b"p1", raw_meta(b"[1, 2]"), "signals list"),
+        (b"p1\n", GOOD, "bad patient id"),
+        (b"p1\n", encode_meta(META), "bad patient id"),
+        (b"p1", resign(GOOD[:16] + struct.pack("<q", YEAR_10000_US) + GOOD[24:]), "stream start"),
+        (b"p1", resign(GOOD[:24] + struct.pack("<q", 2**62) + GOOD[32:]), "chunk time"),
+        (b"p1", resign(GOOD[:8] + struct.pack("<d", 1e-300) + GOOD[16:]), "chunk"),
+    ],
+)
+def test_decodable_but_extreme_rejected(key: bytes, value: bytes, reason: str) -> None:
+    """Everything the database, the clock or the detector would refuse fails at decode time."""
+    with pytest.raises(DecodeError) as info:
+        decode(key, value)
+    assert reason in info.value.reason, info.value.reason
+
+
+def test_units_may_be_empty_and_default_to_mv() -> None:
+    assert decode(b"p1", meta_with(sig_units="")).signals[0].units == ""
+    import json
+
+    doc = json.loads(encode_meta(META)[4:-4])
+    del doc["signals"][0]["units"]
+    body = b"EC\x01\x02" + json.dumps(doc).encode()
+    meta = decode(b"p1", body + struct.pack("<I", zlib.crc32(body)))
+    assert meta.signals[0].units == "mV"
