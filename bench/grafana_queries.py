@@ -24,6 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+
+from ecgdash.core.qrs import detect_beats
+from ecgdash.devstack.manager import wait_db
+from ecgdash.devstack.postgres import init_cluster, start_postgres
+from ecgdash.devstack.procs import free_port, stop_pid
 from ecgdash.grafana.alerts import query_sql, specs
 from ecgdash.grafana.build import dashboard_json
 from ecgdash.grafana.config import GrafanaConfig
@@ -31,11 +36,6 @@ from ecgdash.grafana.macros import QueryContext, Variable, expand
 from ecgdash.ingest.records import read_record
 from ecgdash.ingest.sample_records import mitdb
 from ecgdash.timescale.migrate import migrate
-
-from ecgdash.core.qrs import detect_beats
-from ecgdash.devstack.manager import wait_db
-from ecgdash.devstack.postgres import init_cluster, start_postgres
-from ecgdash.devstack.procs import free_port, stop_pid
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 END = datetime(2024, 3, 2, 0, 0, tzinfo=UTC)

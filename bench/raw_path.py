@@ -42,13 +42,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from ecgdash.ingest.records import Recording, read_record
-from ecgdash.ingest.replay import plan_streams, replay
-from ecgdash.ingest.sample_records import mitdb
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.migrate import migrate
-from ecgdash.timescale.waveform import Batch, write_batch
 
 from ecgdash.core.codec import decode, encode_key, encode_samples
 from ecgdash.core.kafka import (
@@ -58,6 +51,13 @@ from ecgdash.core.kafka import (
 from ecgdash.devstack.broker import start_broker
 from ecgdash.devstack.manager import wait_db
 from ecgdash.devstack.procs import LOCALHOST, free_port, stop_pid
+from ecgdash.ingest.records import Recording, read_record
+from ecgdash.ingest.replay import plan_streams, replay
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.migrate import migrate
+from ecgdash.timescale.waveform import Batch, write_batch
 
 MITDB = mitdb()
 TARGET_PATIENTS = 100

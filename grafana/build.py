@@ -13,12 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
 from ecgdash.grafana.alerts import alerting_provisioning
 from ecgdash.grafana.config import GrafanaConfig
 from ecgdash.grafana.dashboards import patient, pipeline, wall
 from ecgdash.grafana.sqlquery import DATASOURCE_TYPE
-from grafana_foundation_sdk.builders import dashboard as dash
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 # the committed output folder beside this package (the files Grafana reads at start)
 PROVISIONING_DIR = Path(str(resources.files("ecgdash.grafana") / "provisioning"))

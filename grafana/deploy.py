@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from ecgdash.grafana.alerts import GROUP, alerting_provisioning, api_rules
-from ecgdash.grafana.build import DASHBOARDS, dashboard_json, datasource_provisioning
-from ecgdash.grafana.config import GrafanaConfig
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError
 
 from ecgdash.core.errors import ECGDashError
+from ecgdash.grafana.alerts import GROUP, alerting_provisioning, api_rules
+from ecgdash.grafana.build import DASHBOARDS, dashboard_json, datasource_provisioning
+from ecgdash.grafana.config import GrafanaConfig
 
 
 class ProvisionError(ECGDashError):

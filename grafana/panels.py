@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from ecgdash.grafana.config import GrafanaConfig
-from ecgdash.grafana.sqlquery import Format, datasource_ref, sql_target
 from grafana_foundation_sdk.builders import barchart, stat, table, timeseries
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
+
+from ecgdash.grafana.config import GrafanaConfig
+from ecgdash.grafana.sqlquery import Format, datasource_ref, sql_target
 
 
 def _constants(cfg: GrafanaConfig, points: int) -> dict[str, str]:

@@ -19,11 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
-from ecgdash.spark_jobs.retry import retry_transient
-from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
-from ecgdash.timescale.connection import connect
-from ecgdash.timescale.heart_rate import write_hr_batch
-from ecgdash.timescale.ledger import BatchKey
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -33,6 +28,11 @@ from ecgdash.core.codec import PatientMeta, decode
 from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
+from ecgdash.spark_jobs.retry import retry_transient
+from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.timescale.connection import connect
+from ecgdash.timescale.heart_rate import write_hr_batch
+from ecgdash.timescale.ledger import BatchKey
 
 QUERY_NAME = "hr_job"
 MAX_GAP_S = 10.0  # a longer gap in a patient's stream restarts its detector

@@ -17,6 +17,12 @@ import os
 from dataclasses import dataclass, field
 
 import psycopg
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from ecgdash.core.codec import PatientMeta, decode
+from ecgdash.core.errors import DecodeError
+from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
 from ecgdash.spark_jobs.kafka_source import GAP_MARKER
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
@@ -25,12 +31,6 @@ from ecgdash.timescale.connection import connect
 from ecgdash.timescale.dead_letters import DeadLetter
 from ecgdash.timescale.ledger import BatchKey
 from ecgdash.timescale.waveform import Batch, BatchResult, Gap, write_batch
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.streaming import StreamingQuery
-
-from ecgdash.core.codec import PatientMeta, decode
-from ecgdash.core.errors import DecodeError
-from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
 
 log = logging.getLogger(__name__)
 QUERY_NAME = "raw_writer"

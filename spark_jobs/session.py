@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ecgdash.spark_jobs.kafka_source import KafkaDataSource
 from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
+from ecgdash.spark_jobs.kafka_source import KafkaDataSource
 
 _FAIR_SCHEDULER = Path(str(resources.files("ecgdash.spark_jobs") / "fairscheduler.xml"))
 

@@ -14,8 +14,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from ecgdash.spark_jobs.session import make_spark
-from ecgdash.timescale.migrate import migrate
 
 from ecgdash.core.kafka import ensure_topics
 from ecgdash.devstack.broker import start_broker
@@ -23,6 +21,8 @@ from ecgdash.devstack.manager import wait_db
 from ecgdash.devstack.pglite import start_pglite, stop_process
 from ecgdash.devstack.postgres import init_cluster, start_postgres
 from ecgdash.devstack.procs import LOCALHOST, free_port, stop_pid, wait_port
+from ecgdash.spark_jobs.session import make_spark
+from ecgdash.timescale.migrate import migrate
 from tests.helpers import Db, dsns
 
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
-from ecgdash.timescale import dead_letters, ledger, patients
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey, Offsets
 
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.errors import DatabaseError
+from ecgdash.timescale import dead_letters, ledger, patients
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey, Offsets
 
 log = logging.getLogger(__name__)
 

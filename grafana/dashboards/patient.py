@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import dashboard as dash
+
 from ecgdash.grafana.config import GrafanaConfig
 from ecgdash.grafana.panels import bars, grid, grid_table, series, thresholds
 from ecgdash.grafana.panels import patient_variable as patient_var
-from grafana_foundation_sdk.builders import dashboard as dash
 
 UID = "ecg-patient"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import dashboard as dash
+
 from ecgdash.grafana.config import GrafanaConfig
 from ecgdash.grafana.panels import grid, grid_table, series, single_stat, thresholds
-from grafana_foundation_sdk.builders import dashboard as dash
 
 UID = "ecg-pipeline"
 

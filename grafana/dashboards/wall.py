@@ -8,11 +8,12 @@ the primary lead (mV), the current heart rate coloured by the brady/tachy thresh
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.models import dashboard as model
+
 from ecgdash.grafana.config import GrafanaConfig
 from ecgdash.grafana.panels import grid, series, single_stat, thresholds
 from ecgdash.grafana.panels import patient_variable as patient_var
-from grafana_foundation_sdk.builders import dashboard as dash
-from grafana_foundation_sdk.models import dashboard as model
 
 UID = "ecg-ward-wall"
 TILE_H = 3

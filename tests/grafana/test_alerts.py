@@ -8,10 +8,10 @@ import operator
 from datetime import timedelta
 
 import pytest
+
 from ecgdash.grafana.alerts import alerting_provisioning, query_sql, specs
 from ecgdash.grafana.config import GrafanaConfig
 from ecgdash.grafana.macros import QueryContext
-
 from tests.helpers.grafana_data import T0
 from tests.helpers.grafana_sql import run
 

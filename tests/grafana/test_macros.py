@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from ecgdash.grafana.macros import (
     MacroError,
     QueryContext,
@@ -13,7 +14,6 @@ from ecgdash.grafana.macros import (
     format_interval,
     round_interval_ms,
 )
-
 from tests.helpers.grafana_data import T0
 
 FROM = datetime(2017, 4, 21, 5, 1, 17, tzinfo=UTC)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from ecgdash.grafana.build import DASHBOARDS, dashboard_json
 from ecgdash.grafana.config import GrafanaConfig
 from ecgdash.grafana.macros import QueryContext, Variable
-
 from tests.helpers.grafana_data import SECONDS, STREAMS, T0
 from tests.helpers.grafana_sql import NUMERIC, TIMESTAMPTZ, Result, run
 

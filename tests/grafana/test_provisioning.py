@@ -6,6 +6,7 @@ import json
 import re
 
 import yaml
+
 from ecgdash.grafana.build import DASHBOARDS, PROVISIONING_DIR, render, stale_files
 from ecgdash.grafana.config import GrafanaConfig
 

@@ -24,14 +24,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
-from ecgdash.ingest.records import read_record
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.waveform import Batch, write_batch
 
 from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.core.qrs.quality import LeadFlag
+from ecgdash.ingest.records import read_record
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.waveform import Batch, write_batch
 from tests.helpers import MITDB
 
 DATA = MITDB

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+
 from ecgdash.grafana.macros import QueryContext, expand
 
 TIMESTAMPTZ = 1184

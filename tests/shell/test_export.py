@@ -16,16 +16,16 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
-from ecgdash.ingest.records import read_record
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.heart_rate import write_hr_batch
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.waveform import Batch, write_batch
 
 from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.errors import ExportError
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.export import INVALID, export
+from ecgdash.ingest.records import read_record
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.heart_rate import write_hr_batch
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.waveform import Batch, write_batch
 from tests.helpers import MITDB, Db
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ecgdash.spark_jobs.session import checkpoint_path, query_id
 
 from ecgdash.settings import Settings
+from ecgdash.spark_jobs.session import checkpoint_path, query_id
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from ecgdash.timescale import migrate as migrate_mod
 from ecgdash.timescale.jobs import run_due_jobs
 from ecgdash.timescale.migrate import migrate
-
 from tests.helpers import Db
 
 pytestmark = pytest.mark.integration

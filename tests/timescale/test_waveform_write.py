@@ -11,12 +11,12 @@ import uuid
 import numpy as np
 import psycopg
 import pytest
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.waveform import Batch, Gap, write_batch
 
 from ecgdash.core.codec import PatientMeta, SampleChunk, SignalMeta
 from ecgdash.core.errors import DatabaseError, ReplayMismatch
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.waveform import Batch, Gap, write_batch
 from tests.helpers import Db
 
 pytestmark = pytest.mark.integration

@@ -15,15 +15,15 @@ import uuid
 import numpy as np
 import psycopg
 import pytest
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.waveform import Batch, write_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecgdash.core import codec
 from ecgdash.core.codec import PatientMeta, SampleChunk, SignalMeta
 from ecgdash.core.errors import DecodeError
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.waveform import Batch, write_batch
 from tests.helpers import Db
 
 pytestmark = pytest.mark.integration
