@@ -144,7 +144,7 @@ resource "aws_instance" "this" {
   }
 
   user_data = templatefile("${path.module}/templates/grafana-cloud-init.yaml.tftpl", {
-    region            = data.aws_region.current.name
+    region            = data.aws_region.current.region
     grafana_version   = var.grafana_version
     provisioning_uri  = local.provision_uri
     admin_secret_arn  = aws_secretsmanager_secret.admin[0].arn

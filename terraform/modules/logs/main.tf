@@ -13,7 +13,7 @@ locals {
     flow_logs = "/ecgdashboard/${var.name}/vpc-flow-logs"
   }
   trail_name = "${var.name}-trail"
-  trail_arn  = "arn:${data.aws_partition.current.partition}:cloudtrail:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:trail/${local.trail_name}"
+  trail_arn  = "arn:${data.aws_partition.current.partition}:cloudtrail:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:trail/${local.trail_name}"
 }
 
 resource "aws_cloudwatch_log_group" "this" {

@@ -21,7 +21,7 @@ locals {
   files            = ["emr_bootstrap.sh", "run_streaming_job.sh", "ecgdash_env.py", "create_topics.py"]
 
   environment = merge(var.app_environment, {
-    AWS_REGION            = data.aws_region.current.name
+    AWS_REGION            = data.aws_region.current.region
     ECGDASH_BOOTSTRAP_URI = local.bootstrap_uri
     ECGDASH_EXECUTORS     = tostring(var.executors_per_job)
   })

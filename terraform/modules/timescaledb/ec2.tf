@@ -58,7 +58,7 @@ resource "aws_instance" "this" {
   }
 
   user_data = templatefile("${path.module}/templates/timescaledb-cloud-init.yaml.tftpl", {
-    region           = data.aws_region.current.name
+    region           = data.aws_region.current.region
     pg_major         = var.postgres_major_version
     database         = var.database_name
     vpc_cidr         = var.vpc_cidr
