@@ -13,6 +13,11 @@ output "emr_instance_role_arn" {
   value       = aws_iam_role.emr_ec2.arn
 }
 
+output "ops_instance_profile_arn" {
+  description = "ARN of the instance profile of the ops host."
+  value       = aws_iam_instance_profile.ops.arn
+}
+
 output "db_instance_profile_name" {
   description = "Name of the instance profile of the self-managed TimescaleDB host."
   value       = aws_iam_instance_profile.db.name
@@ -21,4 +26,9 @@ output "db_instance_profile_name" {
 output "grafana_instance_profile_name" {
   description = "Name of the instance profile of the Grafana host."
   value       = aws_iam_instance_profile.grafana.name
+}
+
+output "gateway_credentials_policy_arn" {
+  description = "ARN of the managed policy that lets hospital IT read the gateways' SCRAM secrets (null without gateways)."
+  value       = one(aws_iam_policy.gateway_credentials[*].arn)
 }

@@ -1,12 +1,20 @@
-# VPC with private subnets for every workload (brokers, Spark, database, Grafana), public subnets
-# only for the NAT gateways, gateway/interface endpoints so that S3 and AWS API traffic stays on
-# the AWS network, and flow logs for the whole VPC.
+# VPC with private subnets for every workload (brokers, Spark, database, Grafana, ops host), public
+# subnets only for the NAT gateways, gateway/interface endpoints so that S3 and AWS API traffic
+# stays on the AWS network, flow logs for the whole VPC, and the private path from the hospital
+# network (attachment.tf): a Transit Gateway attachment, a site-to-site VPN, or Direct Connect.
 
 data "aws_region" "current" {}
 
 locals {
   azs      = var.azs
   az_count = length(var.azs)
+  # Two CIDRs overlap when their network addresses agree at the shorter of their prefixes
+  # (cidrhost masks the address to the prefix it is given).
+  overlapping_hospital_cidrs = [
+    for c in var.hospital_network.cidrs : c
+    if cidrhost("${split("/", c)[0]}/${min(tonumber(split("/", c)[1]), tonumber(split("/", var.cidr)[1]))}", 0) ==
+    cidrhost("${split("/", var.cidr)[0]}/${min(tonumber(split("/", c)[1]), tonumber(split("/", var.cidr)[1]))}", 0)
+  ]
   # EMR's managed service policy (AmazonEMRServicePolicy_v2) only acts on tagged subnets and SGs.
   emr_tag = { "for-use-with-amazon-emr-managed-policies" = "true" }
 }
@@ -17,6 +25,13 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = { Name = var.name }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.overlapping_hospital_cidrs) == 0
+      error_message = "hospital_network.cidrs ${join(", ", local.overlapping_hospital_cidrs)} overlap the VPC CIDR ${var.cidr}: routes to them would never leave the VPC."
+    }
+  }
 }
 
 # Lock down the default security group: nothing may use it by accident.

@@ -27,3 +27,13 @@ output "private_route_table_ids" {
   description = "IDs of the private route tables."
   value       = aws_route_table.private[*].id
 }
+
+output "vpn_tunnel_addresses" {
+  description = "Outside IP addresses of the two VPN tunnels for the hospital's customer gateway (empty without a VPN); the pre-shared keys are in the AWS console (VPN connection > Download configuration)."
+  value       = [for c in aws_vpn_connection.hospital : [c.tunnel1_address, c.tunnel2_address]]
+}
+
+output "transit_gateway_attachment_id" {
+  description = "ID of the Transit Gateway attachment (null without one): the TGW owner routes the hospital CIDRs to it."
+  value       = one(aws_ec2_transit_gateway_vpc_attachment.hospital[*].id)
+}

@@ -10,9 +10,5 @@ terraform {
       source  = "hashicorp/random"
       version = ">= 3.6, < 4.0"
     }
-    timescale = {
-      source  = "timescale/timescale"
-      version = ">= 2.8, < 3.0"
-    }
   }
 }
