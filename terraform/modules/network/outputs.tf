@@ -8,9 +8,19 @@ output "vpc_cidr" {
   value       = aws_vpc.this.cidr_block
 }
 
+# Handed out once the subnets can reach S3, the AWS APIs and the internet (routes, NAT, endpoints
+# and their security group rule): nothing boots into a subnet that cannot yet fetch its packages.
 output "private_subnet_ids" {
   description = "IDs of the private subnets, one per availability zone, for every workload."
   value       = aws_subnet.private[*].id
+
+  depends_on = [
+    aws_route_table_association.private,
+    aws_nat_gateway.this,
+    aws_vpc_endpoint.s3,
+    aws_vpc_endpoint.interface,
+    aws_vpc_security_group_ingress_rule.endpoints_https,
+  ]
 }
 
 output "public_subnet_ids" {

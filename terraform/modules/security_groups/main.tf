@@ -25,77 +25,63 @@ locals {
   # EMR's managed policy (AmazonEMRServicePolicy_v2) only acts on groups tagged for it.
   emr_groups = ["emr_primary", "emr_core", "emr_service_access"]
 
-  kafka_ports = { scram = 9096, iam = 9098 }
-  emr_nodes   = ["emr_primary", "emr_core"]
-  db_clients  = ["emr_primary", "emr_core", "ops", "grafana"]
-  kafka_users = ["emr_primary", "emr_core", "ops"]
-  # Where database clients send PostgreSQL: the database group, or the CIDRs of a database
-  # outside the VPC (Timescale Cloud).
-  db_by_cidr        = length(var.database_cidrs) > 0
-  db_clients_in_vpc = local.db_by_cidr ? [] : local.db_clients
+  # Every flow between two groups, as a table: each row becomes an egress rule on `from` and an
+  # ingress rule on `to` (port null with protocol -1: all traffic).
+  flows = [
+    { from = "emr_primary", to = "msk", protocol = "tcp", port = 9096, what = "Kafka SASL/SCRAM over TLS" },
+    { from = "emr_core", to = "msk", protocol = "tcp", port = 9096, what = "Kafka SASL/SCRAM over TLS" },
+    { from = "ops", to = "msk", protocol = "tcp", port = 9096, what = "Kafka SASL/SCRAM over TLS" },
+    { from = "emr_primary", to = "msk", protocol = "tcp", port = 9098, what = "Kafka IAM over TLS" },
+    { from = "emr_core", to = "msk", protocol = "tcp", port = 9098, what = "Kafka IAM over TLS" },
+    { from = "ops", to = "msk", protocol = "tcp", port = 9098, what = "Kafka IAM over TLS" },
+    { from = "emr_primary", to = "db", protocol = "tcp", port = 5432, what = "PostgreSQL over TLS" },
+    { from = "emr_core", to = "db", protocol = "tcp", port = 5432, what = "PostgreSQL over TLS" },
+    { from = "ops", to = "db", protocol = "tcp", port = 5432, what = "PostgreSQL over TLS" },
+    { from = "grafana", to = "db", protocol = "tcp", port = 5432, what = "PostgreSQL over TLS" },
+    # inside an EMR cluster: YARN, Spark RPC, block transfer and shuffle
+    { from = "emr_primary", to = "emr_primary", protocol = "-1", port = null, what = "all traffic inside the cluster" },
+    { from = "emr_primary", to = "emr_core", protocol = "-1", port = null, what = "all traffic inside the cluster" },
+    { from = "emr_core", to = "emr_primary", protocol = "-1", port = null, what = "all traffic inside the cluster" },
+    { from = "emr_core", to = "emr_core", protocol = "-1", port = null, what = "all traffic inside the cluster" },
+    # EMR service access in private subnets: the service reaches the nodes on 8443, the primary
+    # reaches the service access group on 9443
+    { from = "emr_service_access", to = "emr_primary", protocol = "tcp", port = 8443, what = "EMR service" },
+    { from = "emr_service_access", to = "emr_core", protocol = "tcp", port = 8443, what = "EMR service" },
+    { from = "emr_primary", to = "emr_service_access", protocol = "tcp", port = 9443, what = "EMR service access" },
+    { from = "grafana_alb", to = "grafana", protocol = "tcp", port = 3000, what = "Grafana HTTPS from its load balancer" },
+  ]
 
-  # --- rules as data: key => {group, peer group | cidr, protocol, port} ---------------------
-  ingress_from_groups = merge(
-    { for pair in setproduct(local.kafka_users, keys(local.kafka_ports)) :
-      "msk-from-${pair[0]}-${pair[1]}" => { group = "msk", peer = pair[0], protocol = "tcp", port = local.kafka_ports[pair[1]], what = "Kafka (${pair[1]}) over TLS" }
-    },
-    { for c in local.db_clients :
-      "db-from-${c}" => { group = "db", peer = c, protocol = "tcp", port = 5432, what = "PostgreSQL over TLS" }
-    },
-    # EMR: all traffic between the cluster's nodes (YARN, HDFS, Spark RPC and shuffle)
-    { for pair in setproduct(local.emr_nodes, local.emr_nodes) :
-      "${pair[0]}-from-${pair[1]}" => { group = pair[0], peer = pair[1], protocol = "-1", port = null, what = "all traffic inside the cluster" }
-    },
-    # EMR service access (private subnets): the service reaches the nodes on 8443, the primary
-    # reaches the service access group on 9443.
-    { for n in local.emr_nodes :
-      "${n}-from-emr_service_access" => { group = n, peer = "emr_service_access", protocol = "tcp", port = 8443, what = "EMR service" }
-    },
-    { "emr_service_access-from-emr_primary" = { group = "emr_service_access", peer = "emr_primary", protocol = "tcp", port = 9443, what = "EMR service from the primary" } },
-    { "grafana-from-grafana_alb" = { group = "grafana", peer = "grafana_alb", protocol = "tcp", port = 3000, what = "Grafana HTTPS from its load balancer" } },
-  )
+  # Egress to anywhere: HTTPS through the NAT gateway or the S3 gateway endpoint (S3, AWS APIs,
+  # PyPI, Maven Central for hadoop-aws, package repositories, the webhook receiver), HTTP for
+  # Ubuntu's mirrors (signed packages), SMTP submission for Grafana's alert e-mail.
+  egress_anywhere = [
+    { group = "emr_primary", port = 443, what = "HTTPS to AWS APIs, S3, PyPI and Maven Central" },
+    { group = "emr_core", port = 443, what = "HTTPS to AWS APIs, S3, PyPI and Maven Central" },
+    { group = "ops", port = 443, what = "HTTPS to AWS APIs, S3 and PyPI" },
+    { group = "db", port = 443, what = "HTTPS to AWS APIs, S3 and package repositories" },
+    { group = "db", port = 80, what = "HTTP to the Ubuntu package mirrors (signed packages)" },
+    { group = "grafana", port = 443, what = "HTTPS to AWS APIs, S3, package repositories and the webhook receiver" },
+    { group = "grafana", port = 80, what = "HTTP to the Ubuntu package mirrors (signed packages)" },
+    { group = "grafana", port = var.smtp_port, what = "SMTP submission for alert e-mail" },
+  ]
 
+  # Rules that depend on the site: hospital gateways to the brokers, hospital users to the load
+  # balancer, database clients to a database outside the VPC.
   ingress_from_cidrs = merge(
     { for c in var.producer_cidrs :
-      "msk-from-${c}" => { group = "msk", cidr = c, port = local.kafka_ports.scram, what = "Kafka SASL/SCRAM over TLS from hospital gateways ${c}" }
+      "msk-from-${c}" => { group = "msk", cidr = c, port = 9096, what = "Kafka SASL/SCRAM over TLS from hospital gateways ${c}" }
     },
     { for pair in setproduct(var.hospital_cidrs, [80, 443]) :
       "grafana_alb-from-${pair[0]}-${pair[1]}" => { group = "grafana_alb", cidr = pair[0], port = pair[1], what = "HTTP(S) from hospital network ${pair[0]} (HTTP only redirects)" }
     },
   )
-
-  egress_to_groups = merge(
-    { for pair in setproduct(local.kafka_users, keys(local.kafka_ports)) :
-      "${pair[0]}-to-msk-${pair[1]}" => { group = pair[0], peer = "msk", protocol = "tcp", port = local.kafka_ports[pair[1]], what = "Kafka (${pair[1]}) over TLS to the brokers" }
-    },
-    { for c in local.db_clients_in_vpc :
-      "${c}-to-db" => { group = c, peer = "db", protocol = "tcp", port = 5432, what = "PostgreSQL over TLS to the database" }
-    },
-    { for pair in setproduct(local.emr_nodes, local.emr_nodes) :
-      "${pair[0]}-to-${pair[1]}" => { group = pair[0], peer = pair[1], protocol = "-1", port = null, what = "all traffic inside the cluster" }
-    },
-    { "emr_primary-to-emr_service_access" = { group = "emr_primary", peer = "emr_service_access", protocol = "tcp", port = 9443, what = "EMR service access" } },
-    { for n in local.emr_nodes :
-      "emr_service_access-to-${n}" => { group = "emr_service_access", peer = n, protocol = "tcp", port = 8443, what = "EMR service to the nodes" }
-    },
-    { "grafana_alb-to-grafana" = { group = "grafana_alb", peer = "grafana", protocol = "tcp", port = 3000, what = "HTTPS to Grafana" } },
-  )
-
   egress_to_cidrs = merge(
-    # S3 (gateway endpoint: public S3 addresses), AWS APIs, PyPI, package repositories, the
-    # webhook receiver: HTTPS through the NAT gateway or the endpoints.
-    { for g in ["emr_primary", "emr_core", "ops", "db", "grafana"] :
-      "${g}-to-https" => { group = g, cidr = "0.0.0.0/0", port = 443, what = "HTTPS to AWS APIs, S3 and package repositories" }
-    },
-    # Ubuntu's mirrors serve signed packages over HTTP.
-    { for g in ["db", "grafana"] :
-      "${g}-to-http" => { group = g, cidr = "0.0.0.0/0", port = 80, what = "HTTP to the Ubuntu package mirrors (signed packages)" }
-    },
-    { "grafana-to-smtp" = { group = "grafana", cidr = "0.0.0.0/0", port = var.smtp_port, what = "SMTP submission for alert e-mail" } },
-    { for pair in setproduct(local.db_clients, var.database_cidrs) :
+    { for r in local.egress_anywhere : "${r.group}-to-anywhere-${r.port}" => merge(r, { cidr = "0.0.0.0/0" }) },
+    { for pair in setproduct(["emr_primary", "emr_core", "ops", "grafana"], var.database_cidrs) :
       "${pair[0]}-to-db-${pair[1]}" => { group = pair[0], cidr = pair[1], port = 5432, what = "PostgreSQL over TLS to the external database" }
     },
   )
+  flows_by_key = { for f in local.flows : "${f.from}-to-${f.to}-${coalesce(f.port, "all")}" => f }
 }
 
 resource "aws_security_group" "this" {
@@ -114,14 +100,14 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "from_group" {
-  for_each = local.ingress_from_groups
+  for_each = local.flows_by_key
 
-  security_group_id            = aws_security_group.this[each.value.group].id
-  description                  = "${each.value.what} from ${each.value.peer}"
+  security_group_id            = aws_security_group.this[each.value.to].id
+  description                  = "${each.value.what} from ${each.value.from}"
   ip_protocol                  = each.value.protocol
   from_port                    = each.value.port
   to_port                      = each.value.port
-  referenced_security_group_id = aws_security_group.this[each.value.peer].id
+  referenced_security_group_id = aws_security_group.this[each.value.from].id
 }
 
 resource "aws_vpc_security_group_ingress_rule" "from_cidr" {
@@ -136,14 +122,14 @@ resource "aws_vpc_security_group_ingress_rule" "from_cidr" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "to_group" {
-  for_each = local.egress_to_groups
+  for_each = local.flows_by_key
 
-  security_group_id            = aws_security_group.this[each.value.group].id
-  description                  = "${each.value.what} (${each.value.peer})"
+  security_group_id            = aws_security_group.this[each.value.from].id
+  description                  = "${each.value.what} to ${each.value.to}"
   ip_protocol                  = each.value.protocol
   from_port                    = each.value.port
   to_port                      = each.value.port
-  referenced_security_group_id = aws_security_group.this[each.value.peer].id
+  referenced_security_group_id = aws_security_group.this[each.value.to].id
 }
 
 resource "aws_vpc_security_group_egress_rule" "to_cidr" {
