@@ -54,10 +54,11 @@ resource "aws_s3_object" "files" {
 }
 
 # Non-secret settings only: secrets are read from Secrets Manager by the supervisor at each start.
+# Sourced by bash: one NAME='value' per line (ECGDASH_JOBS holds a space).
 resource "aws_s3_object" "config" {
   bucket     = var.artifacts_bucket
   key        = local.config_key
-  content    = join("\n", [for k in sort(keys(local.environment)) : "${k}=${local.environment[k]}"])
+  content    = join("\n", [for k in sort(keys(local.environment)) : "${k}='${local.environment[k]}'"])
   kms_key_id = var.kms_key_arn
 }
 

@@ -48,7 +48,6 @@ spark.executor.instances          ${ECGDASH_EXECUTORS:-2}
 spark.jars.packages               org.apache.hadoop:hadoop-aws:$(hadoop_version)
 spark.jars.ivy                    /opt/ecgdash/ivy
 spark.hadoop.fs.s3a.endpoint.region $AWS_REGION
-spark.hadoop.fs.s3a.aws.credentials.provider software.amazon.awssdk.auth.credentials.InstanceProfileCredentialsProvider
 CONF
 }
 

@@ -13,16 +13,26 @@ files_uri="$2"
 config_uri="$3"
 venv=/opt/ecgdash/venv
 
-sudo dnf install -y -q python3.11 python3.11-pip java-17-amazon-corretto-headless jq amazon-cloudwatch-agent
+# retry CMD...: S3 and IAM may lag a freshly created role by a few seconds
+retry() {
+    local n
+    for n in 1 2 3 4 5 6; do
+        "$@" && return 0
+        sleep $((n * 5))
+    done
+    "$@"
+}
+
+retry sudo dnf install -y -q python3.11 python3.11-pip java-17-amazon-corretto-headless jq amazon-cloudwatch-agent
 sudo mkdir -p /opt/ecgdash /etc/ecgdash /var/log/ecgdash
 sudo chown "$(id -u):$(id -g)" /opt/ecgdash /var/log/ecgdash
 python3.11 -m venv "$venv"
-aws s3 cp --only-show-errors "$wheel_uri" /opt/ecgdash/
-"$venv/bin/pip" install --quiet --disable-pip-version-check /opt/ecgdash/"$(basename "$wheel_uri")"
+retry aws s3 cp --only-show-errors "$wheel_uri" /opt/ecgdash/
+retry "$venv/bin/pip" install --quiet --disable-pip-version-check /opt/ecgdash/"$(basename "$wheel_uri")"
 # YARN containers run as the yarn user: the venv must be readable and executable by everyone.
 chmod -R a+rX /opt/ecgdash
 
-aws s3 cp --only-show-errors "$config_uri" /tmp/ecgdash.env
+retry aws s3 cp --only-show-errors "$config_uri" /tmp/ecgdash.env
 sudo install -m 0644 /tmp/ecgdash.env /etc/ecgdash/ecgdash.env
 set -a
 # shellcheck disable=SC1091
@@ -52,10 +62,10 @@ if [[ "$(jq -r .isMaster /mnt/var/lib/info/instance.json)" != "true" ]]; then
     exit 0
 fi
 for f in ecgdash-job-supervisor.sh ecgdash-env.sh; do
-    aws s3 cp --only-show-errors "$files_uri/$f" "/tmp/$f"
+    retry aws s3 cp --only-show-errors "$files_uri/$f" "/tmp/$f"
     sudo install -m 0755 "/tmp/$f" "/usr/local/sbin/$f"
 done
-aws s3 cp --only-show-errors "$files_uri/ecgdash-job@.service" /tmp/ecgdash-job@.service
+retry aws s3 cp --only-show-errors "$files_uri/ecgdash-job@.service" /tmp/ecgdash-job@.service
 sudo install -m 0644 /tmp/ecgdash-job@.service /etc/systemd/system/ecgdash-job@.service
 sudo systemctl daemon-reload
 for job in $ECGDASH_JOBS; do
