@@ -94,3 +94,37 @@ def test_emr_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         units[path.replace("@.", "@raw-writer.")] = units.pop(path)
     problems, verified = cloudinit.systemd_verify({**units, **scripts}, PROVIDED, tmp_path)
     assert problems == [] and verified
+
+
+# --- the checks themselves fire -----------------------------------------------------------------
+
+
+def test_cloud_init_checks_catch_bad_input(terraform_bin: Path, tmp_path: Path) -> None:
+    template = tmp_path / "t.yaml.tftpl"
+    template.write_text("#cloud-config\nruncmd:\n  - echo ${who}\n")
+    with pytest.raises(AssertionError, match="templatefile"):
+        cloudinit.render(terraform_bin, template, {}, tmp_path / "console")  # `who` missing
+    assert "echo world" in cloudinit.render(terraform_bin, template, {"who": "world"}, tmp_path / "c")
+    with pytest.raises(AssertionError, match="cloud-config"):
+        cloudinit.parse_cloud_config("runcmd: []\n")
+    assert cloudinit.bash_n("if true; then\n", "broken.sh", tmp_path)
+    assert cloudinit.bash_n("echo ok\n", "fine.sh", tmp_path) is None
+    problems, _ = cloudinit.systemd_verify(
+        {
+            "/etc/systemd/system/a.service": "[Service]\nExecStart=/opt/nowhere/run\n",
+            "/etc/systemd/system/b.service": "[Service]\nExecStart=/usr/local/sbin/b.sh\nBogus=1\n",
+            "/usr/local/sbin/b.sh": "#!/bin/sh\n",
+        },
+        set(),
+        tmp_path,
+    )
+    text = "\n".join(problems)
+    assert "runs /opt/nowhere/run, which neither" in text
+    assert "Unknown key 'Bogus'" in text
+
+
+def test_emr_job_config_is_safe_to_source() -> None:
+    """The supervisor and the bootstrap `source` the job config: every value is single-quoted
+    (ECGDASH_JOBS holds a space, and nothing in it may run as a command)."""
+    main = (TERRAFORM / "modules/spark/main.tf").read_text()
+    assert "\"${k}='${local.environment[k]}'\"" in main
