@@ -24,7 +24,7 @@ locals {
 
   # Non-secret settings of the ecgdash CLI (ecgdash.settings, prefix ECG_) shared by the jobs and
   # the ops host; credentials are read from Secrets Manager on the hosts.
-  app_settings = {
+  app_settings = merge({
     ECG_DB_MODE         = "external"
     ECG_DB_HOST         = module.timescaledb.host
     ECG_DB_PORT         = tostring(module.timescaledb.port)
@@ -35,7 +35,7 @@ locals {
     ECG_DLQ_TOPIC       = local.dlq_topic
     ECG_PARTITIONS      = tostring(var.kafka.partitions)
     ECG_KAFKA_FORMAT    = "ecgkafka"
-  }
+  }, var.app_settings)
 }
 
 data "aws_region" "current" {}
@@ -142,6 +142,7 @@ module "timescaledb" {
   kms_key_arn             = module.kms.key_arn
   instance_type           = var.database.instance_type
   data_volume_size_gb     = var.database.volume_size_gb
+  data_volume_iops        = var.database.data_volume_iops
   instance_profile_name   = module.iam.db_instance_profile_name
   backups_bucket          = module.s3.bucket_names["backups"]
   backup_retention_days   = var.database.backup_retention_days

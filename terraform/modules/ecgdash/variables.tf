@@ -123,6 +123,7 @@ variable "database" {
     mode                    = optional(string, "ec2")
     instance_type           = string
     volume_size_gb          = number
+    data_volume_iops        = optional(number, 3000)
     rds_instance_class      = string
     rds_multi_az            = bool
     backup_retention_days   = number
@@ -164,6 +165,17 @@ variable "grafana" {
     })
     min_refresh_interval = optional(string, "1s")
   })
+}
+
+variable "app_settings" {
+  description = "More non-secret ECG_* settings of the ecgdash CLI for the jobs and the ops host (e.g. ECG_MAX_OFFSETS_PER_TRIGGER, ECG_HR_TRIGGER_S); they override the composition's own."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.app_settings) : can(regex("^ECG_[A-Z0-9_]+$", k)) && !can(regex("PASSWORD|DSN|SASL_USERNAME", k))])
+    error_message = "app_settings holds non-secret ECG_* settings only."
+  }
 }
 
 variable "ops_instance_type" {
