@@ -103,14 +103,14 @@ def provider_schema(tools: Path) -> dict:
 def rendered(terraform_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every cloud-init template under TERRAFORM rendered by Terraform with the sample values,
     parsed (cloudinit.Rendered), by template file name."""
-    import cloudinit
-    from samples import SAMPLES
+    import tfcloudinit as cloudinit
+    from tfsamples import SAMPLES
 
     tmp = tmp_path_factory.mktemp("render")
     out = {}
     for call in cloudinit.template_calls(TERRAFORM):
         missing = [k for k in call.keys if k not in SAMPLES]
-        assert not missing, f"{call.module}: add sample values for {missing} to samples.SAMPLES"
+        assert not missing, f"{call.module}: add sample values for {missing} to tfsamples.SAMPLES"
         text = cloudinit.render(
             terraform_bin, call.template, {k: SAMPLES[k] for k in call.keys}, tmp / "console"
         )

@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import cloudinit
+import tfcloudinit as cloudinit
 import pytest
 from conftest import TERRAFORM
-from samples import PROVIDED, SAMPLES
+from tfsamples import PROVIDED, SAMPLES
 
 CALLS = cloudinit.template_calls(TERRAFORM)
 

@@ -13,7 +13,7 @@ import posixpath
 import re
 from pathlib import Path
 
-import cloudinit
+import tfcloudinit as cloudinit
 import pytest
 import tfcheck
 import tfvalidate
