@@ -114,6 +114,18 @@ def encryption_problems(parsed: Parsed) -> list[str]:
             first(body.get("metadata_options", [{}])).get("http_tokens") == "required",
             f"{path}: aws_instance.{name} allows IMDSv1",
         )
+    for path, _, name, body in resources(parsed, "aws_launch_template"):
+        for mapping in body.get("block_device_mappings", []) or []:
+            ebs = first(mapping.get("ebs")) or {}
+            need(_true(ebs.get("encrypted")), f"{path}: aws_launch_template.{name} volume not encrypted")
+        need(
+            bool(body.get("block_device_mappings")),
+            f"{path}: aws_launch_template.{name} does not set its volumes (encryption)",
+        )
+        need(
+            first(body.get("metadata_options", [{}])).get("http_tokens") == "required",
+            f"{path}: aws_launch_template.{name} allows IMDSv1",
+        )
     for path, _, name, body in resources(parsed, "aws_db_instance"):
         need(
             _true(body.get("storage_encrypted")) and body.get("kms_key_id"),
@@ -189,9 +201,15 @@ def deletion_protection_problems(parsed: Parsed) -> list[str]:
         if _true(body.get("skip_final_snapshot")):
             out.append(f"{path}: aws_db_instance.{name} skips its final snapshot")
     for path, mod, body in blocks(parsed, "module"):
+        folder = path.rsplit("/", 1)[0]
         for attr in ("deletion_protection", "termination_protection"):
-            if attr in body and not _true(body[attr]):
-                out.append(f"{path}: module {mod} sets {attr} = {body[attr]}")
+            if attr not in body:
+                continue
+            value = body[attr]
+            m = re.fullmatch(r"\$\{var\.(\w+)\}", str(value))
+            # a pass-through of the caller's own variable is fine when that defaults to true
+            if not (_true(value) or (m and _true(_var_default(parsed, folder, m.group(1))))):
+                out.append(f"{path}: module {mod} sets {attr} = {value}")
     return out
 
 
