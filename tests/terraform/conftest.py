@@ -7,20 +7,14 @@ a defect test fails there). These tests import nothing of the project's Python p
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-TERRAFORM = Path(os.environ.get("ECG_TF_ROOT", REPO / "terraform")).resolve()
-sys.path.insert(0, str(HERE))
-
-HINT = "run `.ci/terraform_tools.sh .tools` (or set ECG_TF_TOOLS to the folder it made)"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling tf*.py helper modules
+from tfpaths import HINT, PROVIDER_SCHEMAS, REPO, TERRAFORM, parse_tree  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,20 +43,6 @@ def checkov_bin(tools: Path) -> Path:
     return _tool(tools / "checkov-venv" / "bin" / "checkov")
 
 
-def parse_tree(hcl2_python: Path, root: Path, blocks: bool = False) -> dict:
-    """Every .tf (and .tfvars[.example]) under root, parsed by python-hcl2 in its venv; with
-    blocks=True nested blocks keep their `__is_block__` marker (tfvalidate needs it)."""
-    proc = subprocess.run(
-        [str(hcl2_python), str(HERE / "hcl2_dump.py"), str(root)] + (["--blocks"] if blocks else []),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"python-hcl2 could not parse {root}:\n{proc.stderr}", pytrace=False)
-    return json.loads(proc.stdout)
-
-
 @pytest.fixture(scope="session")
 def parsed(hcl2_python: Path) -> dict:
     tree = parse_tree(hcl2_python, TERRAFORM)
@@ -78,9 +58,6 @@ def parsed_blocks(hcl2_python: Path) -> dict:
 @pytest.fixture(scope="session")
 def parse(hcl2_python: Path):
     return lambda root, blocks=False: parse_tree(hcl2_python, root, blocks)
-
-
-PROVIDER_SCHEMAS = {"aws": "aws-21.22.1.jsii", "random": "random-12.0.1.jsii"}
 
 
 @pytest.fixture(scope="session")

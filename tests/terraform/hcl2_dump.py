@@ -40,9 +40,7 @@ def main() -> None:
         if ".terraform" in path.parts or not path.name.endswith(SUFFIXES) or not path.is_file():
             continue
         with path.open() as f:
-            out[path.relative_to(root).as_posix()] = clean(
-                hcl2.load(f, serialization_options=options), keep
-            )
+            out[path.relative_to(root).as_posix()] = clean(hcl2.load(f, serialization_options=options), keep)
     json.dump(out, sys.stdout)
 
 

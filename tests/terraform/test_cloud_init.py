@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import tfcloudinit as cloudinit
 import pytest
-from conftest import TERRAFORM
-from tfsamples import PROVIDED, SAMPLES
+import tfcloudinit as cloudinit
+from tfpaths import TERRAFORM
+from tfsamples import PROVIDED
 
 CALLS = cloudinit.template_calls(TERRAFORM)
 
@@ -71,9 +71,7 @@ def test_units_use_no_deprecated_settings(rendered: dict) -> None:
 SPARK_FILES = TERRAFORM / "modules/spark/files"
 
 
-@pytest.mark.parametrize(
-    "script", sorted(p.name for p in SPARK_FILES.glob("*") if p.suffix in (".sh", ""))
-)
+@pytest.mark.parametrize("script", sorted(p.name for p in SPARK_FILES.glob("*") if p.suffix in (".sh", "")))
 def test_emr_scripts_pass_bash_n(script: str, tmp_path: Path) -> None:
     text = (SPARK_FILES / script).read_text()
     assert cloudinit.is_shell(script, text)

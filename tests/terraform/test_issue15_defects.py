@@ -13,11 +13,11 @@ import posixpath
 import re
 from pathlib import Path
 
-import tfcloudinit as cloudinit
 import pytest
 import tfcheck
+import tfcloudinit as cloudinit
 import tfvalidate
-from conftest import REPO, TERRAFORM
+from tfpaths import REPO, TERRAFORM
 
 ENVS = ["dev", "prod"]
 COMPUTE = ("aws_emr_cluster", "aws_instance", "aws_launch_template", "aws_msk_cluster",
@@ -114,8 +114,7 @@ def test_environment_files_written_at_start_are_optional(rendered: dict) -> None
             target = value.lstrip("-")
             volatile = target.startswith(("/run/", "/tmp/", "/var/run/"))
             written_by_a_unit = any(
-                target in rendered[name].files.get(prog, "")
-                for prog in cloudinit.unit_commands(content)
+                target in rendered[name].files.get(prog, "") for prog in cloudinit.unit_commands(content)
             )
             if volatile or written_by_a_unit:
                 assert value.startswith("-"), f"{name} {path}: EnvironmentFile={value} must be optional (-)"  # fmt: skip

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import tfvalidate
-from conftest import TERRAFORM
+from tfpaths import TERRAFORM
 
 
 def test_the_schema_is_the_pinned_provider(provider_schema: dict) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import tfcheck
-from conftest import TERRAFORM
+from tfpaths import TERRAFORM
 
 MODULES = [
     "network", "security_groups", "kafka", "spark", "timescaledb", "grafana", "ops", "alarms",
@@ -59,16 +59,12 @@ def test_roots_pin_providers_exactly_enough(parsed: dict, root: str) -> None:
         providers.update(entry)
     assert "aws" in providers
     for name, spec in providers.items():
-        assert spec["version"].startswith("~>"), (
-            f"{root}: {name} version {spec['version']} is not a ~> pin"
-        )
+        assert spec["version"].startswith("~>"), f"{root}: {name} version {spec['version']} is not a ~> pin"
     assert "<" in terraform["required_version"], "required_version needs an upper bound"
 
 
 def test_no_ingress_from_anywhere(parsed: dict) -> None:
-    assert list(tfcheck.resources(parsed, "aws_vpc_security_group_ingress_rule")), (
-        "no ingress rules found"
-    )
+    assert list(tfcheck.resources(parsed, "aws_vpc_security_group_ingress_rule")), "no ingress rules found"
     assert tfcheck.open_ingress_problems(parsed) == []
 
 
@@ -164,7 +160,7 @@ def test_composition_wires_the_modules(parsed: dict) -> None:
     for name in ("kafka", "timescaledb", "grafana", "ops"):
         assert mods[name]["subnet_ids"] == private, f"{name} is not in the private subnets"
     assert mods["spark"]["subnet_id"] == "${module.network.private_subnet_ids[0]}"
-    sg = "${module.security_groups.ids[\"%s\"]}"
+    sg = '${module.security_groups.ids["%s"]}'
     assert mods["kafka"]["security_group_id"] == sg % "msk"
     assert mods["timescaledb"]["security_group_id"] == sg % "db"
     assert mods["ops"]["security_group_id"] == sg % "ops"
@@ -223,9 +219,7 @@ def test_prod_has_the_2018_fleet_shape_on_current_instances(parsed: dict) -> Non
 
 
 def test_rds_mode_documented_as_without_timescaledb() -> None:
-    text = (TERRAFORM / "modules/timescaledb/main.tf").read_text() + (
-        TERRAFORM / "README.md"
-    ).read_text()
+    text = (TERRAFORM / "modules/timescaledb/main.tf").read_text() + (TERRAFORM / "README.md").read_text()
     assert re.search(r"RDS.{0,80}(NOT|not|no) (offer|TimescaleDB)", text, re.S)
 
 
@@ -299,9 +293,7 @@ def test_checks_catch_a_bad_configuration(parse, tmp_path: Path) -> None:
     ]
     assert tfcheck.output_problems(bad)
     enc = tfcheck.encryption_problems(bad)
-    assert any("aws_s3_bucket.open" in p for p in enc) and any(
-        "aws_db_instance.db" in p for p in enc
-    )
+    assert any("aws_s3_bucket.open" in p for p in enc) and any("aws_db_instance.db" in p for p in enc)
     assert any("aws_launch_template.lt allows IMDSv1" in p for p in enc)
     assert any("aws_launch_template.lt does not set its volumes" in p for p in enc)
     prot = tfcheck.deletion_protection_problems(bad)

@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import PROVIDER_SCHEMAS, REPO, TERRAFORM
+from tfpaths import PROVIDER_SCHEMAS, REPO, TERRAFORM
 
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(.*)")
 
@@ -32,9 +32,7 @@ def test_checkov_finds_no_failed_check(checkov_bin: Path) -> None:
         timeout=900,
         env=env,
     )
-    assert proc.stdout.strip(), (
-        f"checkov printed nothing (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
-    )
+    assert proc.stdout.strip(), f"checkov printed nothing (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
     report = json.loads(proc.stdout)
     reports = report if isinstance(report, list) else [report]
     summary = {k: sum(r["summary"][k] for r in reports) for k in ("passed", "failed", "skipped")}
@@ -86,9 +84,7 @@ def test_offline_tools_installed(tools: Path) -> None:
         )
         if not p.exists()
     ]
-    assert not missing, (
-        f"missing {missing}: run `.ci/terraform_tools.sh .tools` (or set ECG_TF_TOOLS)"
-    )
+    assert not missing, f"missing {missing}: run `.ci/terraform_tools.sh .tools` (or set ECG_TF_TOOLS)"
 
 
 def test_provider_schema_pins_match_the_tests() -> None:

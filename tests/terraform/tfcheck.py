@@ -89,14 +89,10 @@ def encryption_problems(parsed: Parsed) -> list[str]:
         if not cond:
             out.append(what)
 
-    sse_files = {
-        p for p, *_ in resources(parsed, "aws_s3_bucket_server_side_encryption_configuration")
-    }
+    sse_files = {p for p, *_ in resources(parsed, "aws_s3_bucket_server_side_encryption_configuration")}
     for path, _, name, _body in resources(parsed, "aws_s3_bucket"):
         need(path in sse_files, f"{path}: aws_s3_bucket.{name} has no server-side encryption")
-    for path, _, name, body in resources(
-        parsed, "aws_s3_bucket_server_side_encryption_configuration"
-    ):
+    for path, _, name, body in resources(parsed, "aws_s3_bucket_server_side_encryption_configuration"):
         default = first(first(body.get("rule")).get("apply_server_side_encryption_by_default"))
         need(
             default.get("sse_algorithm") in ("aws:kms", "AES256"),
@@ -224,9 +220,7 @@ def tag_problems(parsed: Parsed, env_main: str) -> list[str]:
         if missing:
             out.append(f"{env_main}: default_tags lacks {sorted(missing)}")
         out += [
-            f"{env_main}: tag {k} is empty"
-            for k in REQUIRED_TAGS & set(tags)
-            if not str(tags[k]).strip()
+            f"{env_main}: tag {k} is empty" for k in REQUIRED_TAGS & set(tags) if not str(tags[k]).strip()
         ]
     return out
 
@@ -272,9 +266,7 @@ def version_problems(parsed: Parsed, folder: str) -> list[str]:
     for prov, spec in declared.items():
         if not isinstance(spec, dict) or not spec.get("source") or not spec.get("version"):
             out.append(f"{folder}: provider {prov} lacks source or version")
-    used = {
-        typ.split("_", 1)[0] for p, typ, _, _ in resources(parsed) if p.startswith(folder + "/")
-    }
+    used = {typ.split("_", 1)[0] for p, typ, _, _ in resources(parsed) if p.startswith(folder + "/")}
     for path, doc2 in parsed.items():
         if path.startswith(folder + "/"):
             for entry in doc2.get("data", []):

@@ -63,7 +63,7 @@ def _balanced(text: str, start: int, open_: str, close: str) -> int:
             if depth == 0:
                 return i + 1
         i += 1
-    raise ValueError(f"unbalanced {open_} in {text[start:start + 80]!r}")
+    raise ValueError(f"unbalanced {open_} in {text[start : start + 80]!r}")
 
 
 def _top_level_keys(obj: str) -> list[str]:
@@ -196,9 +196,7 @@ def unit_settings(unit_text: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def systemd_verify(
-    files: dict[str, str], provided: set[str], tmp: Path
-) -> tuple[list[str], list[str]]:
+def systemd_verify(files: dict[str, str], provided: set[str], tmp: Path) -> tuple[list[str], list[str]]:
     """Verify every unit in `files` (path -> content; drop-ins under NAME.d/ included).
 
     Programs the units run must be written by the same cloud-init (`files`) or be listed in

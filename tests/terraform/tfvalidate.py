@@ -75,9 +75,20 @@ TIMESCALE = {
             "computed": {
                 n: None
                 for n in (
-                    "hostname", "id", "pooler_hostname", "pooler_port", "port",
-                    "replica_hostname", "replica_port", "username", "password", "name",
-                    "region_code", "milli_cpu", "memory_gb", "vpc_id",
+                    "hostname",
+                    "id",
+                    "pooler_hostname",
+                    "pooler_port",
+                    "port",
+                    "replica_hostname",
+                    "replica_port",
+                    "username",
+                    "password",
+                    "name",
+                    "region_code",
+                    "milli_cpu",
+                    "memory_gb",
+                    "vpc_id",
                 )
             },  # fmt: skip
         }
@@ -598,7 +609,5 @@ def module_problems(parsed: Parsed) -> list[str]:
             if key not in folder.variables:
                 out.append(f"{path}: sets {key}, which {folder.path} does not declare")
                 continue
-            out += conform_problems(
-                value, parse_type(folder.variables[key].get("type")), f"{path}: {key}"
-            )
+            out += conform_problems(value, parse_type(folder.variables[key].get("type")), f"{path}: {key}")
     return out
