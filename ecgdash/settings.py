@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         "batch id, before Spark checkpoints it"
     )
     spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="tasks holding the heart-rate job's per-patient state: about the "
+        "executor cores (only read when a query starts with a fresh checkpoint)"
+    )
     raw_trigger_s: float = Field(2.0, gt=0)
     hr_trigger_s: float = Field(60.0, ge=5, description="heart-rate job trigger, 5 s or more")
     checkpoint_dir: str | None = Field(

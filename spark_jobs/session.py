@@ -21,8 +21,13 @@ from ecgdash.spark_jobs.kafka_source import KafkaDataSource
 _FAIR_SCHEDULER = Path(str(resources.files("ecgdash.spark_jobs") / "fairscheduler.xml"))
 
 
-def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSession:
-    """Build (or reuse) the session; Python workers use this interpreter (the venv's)."""
+def make_spark(master: str = "local[2]", app_name: str = "ecgdash", shuffle_partitions: int = 4
+               ) -> SparkSession:
+    """Build (or reuse) the session; Python workers use this interpreter (the venv's).
+
+    `shuffle_partitions` is how many tasks the heart-rate job's per-patient state is spread
+    over: about the number of executor cores (4 for local[2]; raise it with the cluster).
+    """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # pyspark's applyInPandasWithState pads its frames with all-NA rows, which pandas 2 warns
@@ -30,14 +35,14 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSess
     # (they inherit the JVM's environment, which is this process's at launch)
     if "PYTHONWARNINGS" not in os.environ:
         os.environ["PYTHONWARNINGS"] = "ignore::FutureWarning:pyspark.worker"
-    builder = SparkSession.builder.master(master).appName(app_name)
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.sql.shuffle.partitions", str(shuffle_partitions)))
     if master.startswith("local"):
         builder = (
             builder.config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
             # each query gets its own pool (start_query), so on two cores the heart-rate job's
             # batch is not queued behind the raw writer's jobs, nor the other way round
             .config("spark.scheduler.mode", "FAIR")
