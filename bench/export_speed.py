@@ -54,7 +54,8 @@ def load(writer: str, hours: float) -> int:
                        DeadLetter("bench", 0, i // fs, b"bench-208", None, ""))
                       for i in range(lo, min(lo + per_batch, n), fs)]  # fmt: skip
             write_batch(conn, BatchKey("bench-export", "raw_writer", b),
-                        Batch(metas=[meta] if b == 0 else [], chunks=chunks, messages=len(chunks)))
+                        Batch(metas=[(meta, DeadLetter("t", 1, 0, b"bench-208"))] if b == 0 else [],
+                              chunks=chunks, messages=len(chunks)))
         beats = detect_beats(adc.astype(float), fs)
         rows = [{"kind": "beat", "patient_id": "bench-208", "stream_index": int(i),
                  "time_us": us + round(int(i) * 1e6 / fs), "rr_ms": None, "hr_bpm": None,

@@ -165,7 +165,8 @@ def make_batches(recs: list[Recording], patients: int, batch_s: int, n_batches: 
     for b in range(n_batches):
         batch = Batch()
         if b == 0:
-            batch.metas = [s.meta() for s in streams]
+            batch.metas = [(s.meta(), DeadLetter("bench", 99, k, s.patient.encode()))
+                           for k, s in enumerate(streams)]
             batch.messages += len(streams)
         for _ in range(batch_s):
             for s in streams:

@@ -96,7 +96,9 @@ def load_waveform(conn: psycopg.Connection) -> None:
                 chunks.append((c, DeadLetter("ecg.waveform", 0, batch_id * 1000 + i0 // step,
                                              s.patient.encode(), None, "")))
         write_batch(conn, BatchKey("test-raw-writer", "raw_writer", batch_id),
-                    Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+                    Batch(metas=[(meta, DeadLetter("ecg.waveform", 0, batch_id * 1000 + 999,
+                                              s.patient.encode()))],
+                          chunks=chunks, messages=len(chunks) + 1))
     stray = SampleChunk("not-registered", 360.0, _us(T0), 0, np.zeros((2, 360), np.int16))
     origin = DeadLetter("ecg.waveform", 1, 99, b"not-registered", b"", "")
     write_batch(conn, BatchKey("test-raw-writer", "raw_writer", len(STREAMS)),

@@ -61,7 +61,8 @@ def _load(db: Db, cache: dict) -> tuple[str, np.ndarray, np.ndarray]:
             for b in beats]  # fmt: skip
     with psycopg.connect(db.writer) as conn:
         write_batch(conn, BatchKey(f"export-test-{patient}", "raw_writer", 0),
-                    Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+                    Batch(metas=[(meta, DeadLetter("t", 1, 0, patient.encode()))], chunks=chunks,
+                          messages=len(chunks) + 1))
         write_hr_batch(conn, BatchKey(f"export-test-hr-{patient}", "hr_job", 0), rows)
     cache[db.mode] = (patient, adc, np.array([b.index for b in beats]))
     return cache[db.mode]
@@ -169,7 +170,8 @@ def _store_streams(db: Db, patient: str, streams) -> None:
                        DeadLetter("t", 0, i, patient.encode(), None, ""))
                       for i in range(0, adc.shape[0], FS)]  # fmt: skip
             write_batch(conn, BatchKey(f"streams-{patient}", "raw_writer", batch_id),
-                        Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+                        Batch(metas=[(meta, DeadLetter("t", 1, 0, patient.encode()))], chunks=chunks,
+                          messages=len(chunks) + 1))
 
 
 def test_restarted_stream_exports_by_time(db: Db, tmp_path: Path) -> None:
