@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from kafka import KafkaConsumer, TopicPartition
+from pyspark.errors import StreamingQueryException
 
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.codec import PatientMeta, SignalMeta, encode_meta
@@ -132,7 +133,10 @@ def test_offsets_gone_stop_the_query_or_are_recorded(pg_native: Db, spark, tmp_p
                                 writer_dsn=db.writer, checkpoint=ck, available_now=True,
                                 fail_on_data_loss=fail)
         try:
-            q.awaitTermination(600)
+            try:
+                q.awaitTermination(600)
+            except StreamingQueryException as exc:
+                return res, exc
             return res, q.exception()
         finally:
             q.stop()
