@@ -83,9 +83,9 @@ def test_database_restarted_or_killed_mid_stream(mode: str, how: str, broker: st
     try:
         first = _ingest(broker, topic, tag + "a")
         wait_stored(db, [first], 300, q)
-        second = _ingest(broker, topic, tag + "b")  # arrives while the database is away
         pdb.kill() if how == "sigkill" else pdb.stop()
-        time.sleep(3)
+        second = _ingest(broker, topic, tag + "b")  # arrives while the database is away
+        time.sleep(3)  # the writer's batches meet the outage and wait it out
         pdb.start()
         back = time.monotonic()
         wait_stored(db, [first, second], 300, q)
