@@ -3,8 +3,11 @@
 For each module, mutmut (2.5.1, pinned in the ``bench`` extra) changes one thing at a time in
 the source (an operator, a constant, a comparison, a string, a default argument, ...) and runs
 that module's own tests; a mutant the tests still pass on *survived*: a change to the code no
-test notices. Prints the killed/survived counts per module and every surviving mutant as a
-diff, and writes JSON under ``bench/results/``.
+test notices. mutmut has no operator for what sits inside a string or for argument order, so
+each module also has a few hand-written mutants (``TextMutant``: the ledger's SQL, the wire
+format's byte order and field types), applied one at a time the same way. Prints the
+killed/survived counts per module and every surviving mutant as a diff, and writes JSON under
+``bench/results/``.
 
     pip install -e '.[bench]'
     python bench/mutation.py                       # codec, clock, ledger
@@ -39,24 +42,92 @@ CACHE = ROOT / ".mutmut-cache"
 
 
 @dataclass(frozen=True)
+class TextMutant:
+    """A hand-written mutant where mutmut has no operator: SQL inside a string, argument order,
+    byte order in a format string. ``old`` must occur exactly once in the module."""
+
+    old: str
+    new: str
+    what: str
+
+
+@dataclass(frozen=True)
 class Target:
     path: str  # the module mutated, from the repository root
     tests: tuple[str, ...]  # the tests that must kill its mutants
     strict: bool  # no survivor allowed
+    extra: tuple[TextMutant, ...] = ()
 
+
+# mutmut replaces a whole SQL string by None but never edits the SQL in it, nor swaps arguments
+LEDGER_SQL = (
+    TextMutant("ON CONFLICT (query_id, batch_id) DO NOTHING", "",
+               "claim without ON CONFLICT: a replayed batch is an error instead of False"),
+    TextMutant("ON CONFLICT (query_id, batch_id) DO NOTHING",
+               "ON CONFLICT (query_id, batch_id) DO UPDATE SET messages = EXCLUDED.messages",
+               "a replay claims again (and overwrites the row)"),
+    TextMutant("VALUES (%s, %s, %s, %s, 0, 0, 0, 0)", "VALUES (%s, %s, %s, %s, 0, 1, 0, 0)",
+               "a claimed batch starts with a sample"),
+    TextMutant("(key.query_id, key.batch_id, key.query_name, messages)",
+               "(key.query_id, key.batch_id, key.query_name, messages + 1)", "messages miscounted"),
+    TextMutant("WHERE query_id = %s AND batch_id = %s", "WHERE query_id = %s AND batch_id >= %s",
+               "finish fills in later batches too"),
+    TextMutant("WHERE query_id = %s AND batch_id = %s", "WHERE (query_id = %s OR true) AND batch_id = %s",
+               "finish fills in the same batch id of other queries"),
+    TextMutant("(chunks, samples, duplicates, dead, key.query_id", "(chunks, duplicates, samples, dead, "
+               "key.query_id", "samples and duplicates swapped"),
+    TextMutant("(chunks, samples, duplicates, dead, key.query_id", "(chunks, samples, dead, duplicates, "
+               "key.query_id", "duplicates and dead letters swapped"),
+    TextMutant("SET chunks = %s, samples", "SET chunks = chunks + 2 * %s, samples", "chunks doubled"),
+)
+# the wire format: mutmut's string mutants break a struct format outright; these keep it valid
+CODEC_FORMAT = (
+    TextMutant('_SAMPLES = struct.Struct("<2sBBBxHdqq")', '_SAMPLES = struct.Struct(">2sBBBxHdqq")',
+               "header big-endian"),
+    TextMutant('_SAMPLES = struct.Struct("<2sBBBxHdqq")', '_SAMPLES = struct.Struct("<2sBBBxHfqq")',
+               "sampling rate as f32"),
+    TextMutant('_SAMPLES = struct.Struct("<2sBBBxHdqq")', '_SAMPLES = struct.Struct("<2sBBBxHdqQ")',
+               "first index unsigned"),
+    TextMutant('_CRC = struct.Struct("<I")', '_CRC = struct.Struct(">I")', "CRC big-endian"),
+    TextMutant('s = np.ascontiguousarray(chunk.samples, dtype="<i2")',
+               's = np.ascontiguousarray(chunk.samples, dtype=">i2")', "samples encoded big-endian"),
+    TextMutant('data = np.frombuffer(value, dtype="<i2"', 'data = np.frombuffer(value, dtype=">i2"',
+               "samples decoded big-endian"),
+    TextMutant("return body + _CRC.pack(zlib.crc32(body))\n\n\ndef encode_meta",
+               "return body + _CRC.pack(zlib.crc32(body[1:]))\n\n\ndef encode_meta",
+               "samples CRC misses the first byte"),
+    TextMutant('"signals": [s.__dict__ for s in meta.signals],', '"signals": [s.__dict__ for s in '
+               'meta.signals[:1]],', "metadata drops all leads but the first"),
+)
 
 TARGETS = {
-    "codec": Target("ecgdash/core/codec.py", ("tests/core/test_codec.py",), strict=True),
+    "codec": Target("ecgdash/core/codec.py", ("tests/core/test_codec.py",), strict=True,
+                    extra=CODEC_FORMAT),
     "clock": Target("ecgdash/core/clock.py", ("tests/core/test_clock.py",), strict=False),
-    "ledger": Target("timescale/ledger.py", ("tests/timescale/test_ledger.py",), strict=True),
+    "ledger": Target("timescale/ledger.py", ("tests/timescale/test_ledger.py",), strict=True,
+                     extra=LEDGER_SQL),
 }
 STATUS = {"ok_killed": "killed", "bad_survived": "survived", "bad_timeout": "timeout",
           "ok_suspicious": "suspicious", "skipped": "skipped", "untested": "untested"}
 
 
-def _runner(tests: tuple[str, ...]) -> str:
+def _runner_argv(tests: tuple[str, ...]) -> list[str]:
+    """This script in its test-runner role (``--pytest``): mutmut 2 counts only exit code 1 as a
+    failure, so a mutant that breaks the test module's import (pytest's exit code 2) would pass
+    for a survivor."""
+    return [sys.executable, str(Path(__file__).resolve()), "--pytest", *tests]
+
+
+def _pytest(tests: list[str]) -> int:
+    import pytest
+
     # -x: the first failure kills the mutant; no cache provider: nothing written between runs
-    return " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests])
+    code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests])
+    return 0 if code == 0 else 1
+
+
+def _runner(tests: tuple[str, ...]) -> str:
+    return " ".join(_runner_argv(tests))
 
 
 def _mutmut(*args: str) -> subprocess.CompletedProcess[str]:
@@ -107,17 +178,50 @@ def run_target(name: str, t: Target, timeout_factor: float) -> dict:
     counts = {s: 0 for s in STATUS.values()}
     for _, _, status, _ in rows:
         counts[status] = counts.get(status, 0) + 1
-    survivors = [{"id": i, "line": n, "source": line.strip(), "diff": _diff(i)}
-                 for i, n, status, line in rows if status in ("survived", "suspicious", "untested")]
+    mutants = [{"id": i, "line": n, "status": status, "source": line.strip(), "diff": _diff(i)}
+               for i, n, status, line in rows]
     CACHE.unlink(missing_ok=True)
+    extra = run_extra(t, timeout_s=600)
+    for m in extra:
+        counts[m["status"]] = counts.get(m["status"], 0) + 1
+    mutants += extra
+    survivors = [m for m in mutants if m["status"] in ("survived", "suspicious", "untested")]
     return {
-        "module": t.path, "tests": list(t.tests), "strict": t.strict, "mutants": len(rows),
-        **counts, "survivors": survivors, "seconds": round(time.monotonic() - started, 1),
+        "module": t.path, "tests": list(t.tests), "strict": t.strict, "mutants": len(mutants),
+        "mutmut_mutants": len(rows), "hand_written_mutants": len(extra),
+        **counts, "survivors": survivors, "all": mutants, "seconds": round(time.monotonic() - started, 1),
         "command": " ".join(["mutmut", *args]),
     }
 
 
+def run_extra(t: Target, timeout_s: float) -> list[dict]:
+    """Each hand-written mutant applied alone, the tests run, the file put back."""
+    path = ROOT / t.path
+    original = path.read_text()
+    out = []
+    try:
+        for k, m in enumerate(t.extra, 1):
+            if original.count(m.old) != 1:
+                raise SystemExit(f"{t.path}: hand-written mutant {k} ({m.what}) no longer applies: "
+                                 f"{m.old!r} occurs {original.count(m.old)} times")
+            path.write_text(original.replace(m.old, m.new))
+            try:
+                proc = subprocess.run(_runner_argv(t.tests), cwd=ROOT, capture_output=True, text=True,
+                                      timeout=timeout_s)  # fmt: skip
+                status = "survived" if proc.returncode == 0 else "killed"
+            except subprocess.TimeoutExpired:
+                status = "timeout"
+            finally:
+                path.write_text(original)
+            out.append({"id": f"text-{k}", "status": status, "what": m.what, "old": m.old, "new": m.new})
+    finally:
+        path.write_text(original)
+    return out
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--pytest"]:  # mutmut's runner: see _runner_argv
+        return _pytest(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--modules", nargs="+", choices=list(TARGETS), default=list(TARGETS))
     ap.add_argument("--timeout-factor", type=float, default=4.0,
@@ -139,6 +243,9 @@ def main() -> int:
         print(f"   {res['mutants']} mutants: {res['killed']} killed, {res['survived']} survived, "
               f"{res['timeout']} timed out, {res['suspicious']} suspicious ({res['seconds']} s)")
         for s in res["survivors"]:
+            if "diff" not in s:  # hand-written
+                print(f"   survived {s['id']} ({s['what']}): {s['old']!r} -> {s['new']!r}")
+                continue
             print(f"   survived #{s['id']} line {s['line']}: {s['source']}")
             for ln in s["diff"].splitlines():
                 if ln.startswith(("-", "+")) and not ln.startswith(("---", "+++")):
