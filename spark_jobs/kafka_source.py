@@ -6,7 +6,8 @@ Its rows have the schema of Spark's built-in ``kafka`` source, so a job can swit
 used for reading (``assign`` + ``seek``), only to publish progress for lag monitoring.
 
 Options: ``kafka.bootstrap.servers``, ``subscribe`` (one topic), ``startingOffsets``
-(earliest | latest | JSON ``{"topic": {"0": offset}}``), ``maxOffsetsPerTrigger``,
+(earliest | latest | JSON ``{"topic": {"0": offset}}``, where -2 is earliest and -1 latest as in
+Spark's kafka source; partitions it does not name start at 0), ``maxOffsetsPerTrigger``,
 ``groupIdForLag`` (optional; commits processed offsets under that group id so lag is visible
 to Kafka tools), ``failOnDataLoss`` (default true, as Spark's kafka source).
 
@@ -50,6 +51,7 @@ KAFKA_SCHEMA = (
     "key binary, value binary, topic string, partition int, offset long, "
     "timestamp timestamp, timestampType int"
 )
+_LATEST, _EARLIEST = -1, -2  # special offsets in a startingOffsets JSON (Spark's convention)
 log = logging.getLogger(__name__)
 
 
@@ -111,10 +113,32 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         if self.starting == "latest":
             return {self.topic: self._latest()}
         if self.starting.startswith("{"):  # explicit, as Spark's kafka source takes it
-            given = json.loads(self.starting)[self.topic]
-            return {self.topic: {str(p): int(o) for p, o in given.items()}}
+            given = json.loads(self.starting).get(self.topic)
+            if given is None:
+                raise ValueError(f"startingOffsets has no offsets for topic {self.topic}: "
+                                 f"{self.starting}")
+            return {self.topic: self._resolve({str(p): int(o) for p, o in given.items()}, tps)}
         begin = self._c().beginning_offsets(tps)
         return {self.topic: {str(tp.partition): int(off) for tp, off in begin.items()}}
+
+    def _resolve(self, given: dict[str, int], tps: list[Any]) -> dict[str, int]:
+        """Explicit start offsets; as in Spark's kafka source, -2 is the partition's earliest
+        offset and -1 its latest."""
+        wanted = set(given.values())
+        earliest = ({str(tp.partition): int(off) for tp, off in self._c().beginning_offsets(tps).items()}
+                    if _EARLIEST in wanted else {})
+        latest = self._latest() if _LATEST in wanted else {}
+        out = {}
+        for p, o in given.items():
+            special = earliest if o == _EARLIEST else latest if o == _LATEST else None
+            if special is None and o >= 0:
+                out[p] = o
+            elif special is not None and p in special:
+                out[p] = special[p]
+            else:
+                raise ValueError(f"startingOffsets: offset {o} of {self.topic} partition {p} "
+                                 "is not an offset, -2 (earliest) or -1 (latest) of a partition")
+        return out
 
     def getDefaultReadLimit(self) -> ReadLimit:
         return ReadMaxRows(self.max_rows) if self.max_rows else ReadAllAvailable()

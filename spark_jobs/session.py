@@ -137,8 +137,11 @@ def query_id(checkpoint: Checkpoint, spark: SparkSession | None = None) -> str:
             text = _read_hadoop(spark, f"{checkpoint.rstrip('/')}/metadata")
         else:
             text = (Path(checkpoint) / "metadata").read_text()
-        return str(json.loads(text)["id"])
-    except (OSError, ValueError, KeyError, Py4JError) as exc:
+        qid = json.loads(text)["id"]
+        if not isinstance(qid, str) or not qid:
+            raise ValueError(f"the id is {qid!r}, not a non-empty string")
+        return qid
+    except (OSError, ValueError, KeyError, TypeError, Py4JError) as exc:
         raise RuntimeError(f"no query id in checkpoint {checkpoint}: {exc}") from exc
 
 

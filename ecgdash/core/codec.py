@@ -271,9 +271,11 @@ def _decode_meta(patient: str, value: bytes) -> PatientMeta:
             adc_res=_int(sig, "adc_res", 0, MAX_ADC_RES), adc_zero=_int(sig, "adc_zero", *INT32),
             units=_text(sig, "units", "mV", min_len=0),
         ))
-    fs = _float(doc, "fs", 0.0, MAX_FS_HZ)
-    if fs <= 0:
-        raise DecodeError(f"bad sampling rate {fs!r} Hz in metadata")
+    fs = doc.get("fs")
+    if isinstance(fs, bool) or not isinstance(fs, int | float) or not (
+            math.isfinite(fs) and 0 < fs <= MAX_FS_HZ):
+        raise DecodeError(f"bad sampling rate {fs!r} Hz in metadata"[:200])
+    fs = float(fs)
     start_us = _int(doc, "start_us", TIME_MIN_US, TIME_MAX_US - 1)
     return PatientMeta(
         patient=patient, record=_text(doc, "record"), fs=fs, start_us=start_us,

@@ -219,3 +219,46 @@ def test_grid_follows_the_stream_covering_the_range(db: Db, tmp_path: Path) -> N
     z = np.load(res.files[0])
     assert int(z["start_index"]) == FS and res.missing == 0
     np.testing.assert_array_equal(z["adc"], r2[FS : 9 * FS])
+
+
+def test_export_reads_compressed_chunks(pg_timescale: Db, tmp_path: Path) -> None:
+    """TimescaleDB compresses waveform chunks after 2 hours: a range read back from a compressed
+    chunk (both leads of a patient in one segment) is still bit-exact in every format.
+
+    The patient's 40 s lie in an hour no other test writes (November 2018), so compressing that
+    chunk touches nobody else's rows.
+    """
+    import wfdb
+
+    rec = read_record(MITDB / "106").adc
+    patient = f"compressed-{uuid.uuid4().hex[:6]}"
+    t0 = datetime(2018, 11, 5, 14, 0, 5, tzinfo=UTC)
+    _store_streams(pg_timescale, patient, [(t0, rec[: 40 * FS])])
+    with psycopg.connect(pg_timescale.admin, autocommit=True) as conn:
+        chunks = conn.execute(
+            "SELECT quote_ident(chunk_schema) || '.' || quote_ident(chunk_name) "
+            "FROM timescaledb_information.chunks "
+            "WHERE hypertable_name = 'waveform' AND range_start <= %s AND range_end > %s",
+            (t0, t0)).fetchall()
+        assert len(chunks) == 1
+        conn.execute("SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (chunks[0][0],))
+        state = conn.execute(
+            "SELECT is_compressed FROM timescaledb_information.chunks WHERE hypertable_name = 'waveform' "
+            "AND quote_ident(chunk_schema) || '.' || quote_ident(chunk_name) = %s", (chunks[0][0],))
+        assert state.fetchone() == (True,)
+    start, end = t0 + timedelta(seconds=3), t0 + timedelta(seconds=33)
+    want = rec[3 * FS : 33 * FS].astype(np.int16)
+    with psycopg.connect(pg_timescale.reader) as conn:
+        npz = export(conn, patient, start, end, "npz", tmp_path / "np")
+        wf = export(conn, patient, start, end, "wfdb", tmp_path / "wfdb")
+        pq_res = export(conn, patient, start, end, "parquet", tmp_path / "pq")
+    z = np.load(npz.files[0])
+    assert npz.missing == 0 and int(z["start_index"]) == 3 * FS
+    np.testing.assert_array_equal(z["adc"], want)
+    np.testing.assert_array_equal(wfdb.rdrecord(str(wf.files[0].with_suffix("")), physical=False).d_signal,
+                                  want)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(pq_res.files[0])
+    np.testing.assert_array_equal(np.column_stack([table.column(n).to_numpy() for n in ("MLII", "V1")]),
+                                  want)
