@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from kafka import TopicPartition
 from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadMaxRows
 
+from ecgdash.core.errors import DataLossError
 from ecgdash.core.kafka import KafkaSecurity, consumer
 from ecgdash.spark_jobs.kafka_source import (
+    GAP_MARKER,
     KAFKA_SCHEMA,
     KafkaDataSource,
     KafkaRange,
@@ -243,12 +245,28 @@ def test_partitions_added_since_the_start_begin_at_zero(broker: str, filled: str
     assert [(k.partition, k.start, k.end) for k in r.partitions(start, end)] == [(0, 3, 10), (3, 0, 6)]
 
 
-def test_end_never_moves_backwards(broker: str, filled: str) -> None:
-    """A start beyond the broker's end (a short answer) is kept, never rewound."""
+def test_start_beyond_the_end_is_data_loss(broker: str, filled: str) -> None:
+    """A start beyond the partition's high watermark (read from a Fetch, never Tansu's short
+    ListOffsets answer) means the log went backwards: the query stops, naming it."""
     r = reader(broker, filled)
     start = {filled: {"0": 12, "1": 4, "2": 0, "3": 6}}
-    assert r.latestOffset(start, ReadAllAvailable()) == start
-    assert r.partitions(start, start) == []
+    with pytest.raises(DataLossError, match=f"{filled}/0: next offset 12 is beyond the end 10"):
+        r.latestOffset(start, ReadAllAvailable())
+    with pytest.raises(DataLossError):
+        r.partitions(start, {filled: {"0": 10, "1": 4, "2": 0, "3": 6}})
+
+
+def test_start_beyond_the_end_reads_the_new_log_and_marks_the_gap(broker: str, filled: str) -> None:
+    """failOnDataLoss=false: read the partition's log from its start, with a gap marker first."""
+    r = reader(broker, filled, failOnDataLoss="false")
+    start = {filled: {"0": 12, "1": 4, "2": 0, "3": 6}}
+    end = r.latestOffset(start, ReadAllAvailable())
+    assert end == {filled: {"0": 10, "1": 4, "2": 0, "3": 6}}
+    parts = r.partitions(start, end)
+    assert [(k.partition, k.start, k.end, k.gap_from) for k in parts] == [(0, 0, 10, 12)]
+    rows = list(r.read(parts[0]))
+    assert rows[0][0] is None and rows[0][4] == 12 and rows[0][6] == GAP_MARKER
+    assert json.loads(rows[0][1])["resume"] == 0 and len(rows) == 11
 
 
 def test_available_now_stops_at_what_was_there(broker: str, filled: str) -> None:
