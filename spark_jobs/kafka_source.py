@@ -262,7 +262,7 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
             batch = c.poll(timeout_ms=500).get(tp, [])
             if not batch:
                 if time.monotonic() > idle_deadline:
-                    raise TimeoutError(f"{r.topic}/{r.partition}: offsets {nxt}..{r.end} unread")
+                    _raise_unreadable(c, tp, nxt, r.end)
                 continue
             idle_deadline = time.monotonic() + 120
             for m in batch:
@@ -278,6 +278,24 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
                 nxt = batch[-1].offset + 1
     finally:
         c.close()
+
+
+def _raise_unreadable(c: Any, tp: Any, nxt: int, end: int) -> None:
+    """Nothing came for offsets [nxt, end) planned for this batch: lost (the log now ends or
+    starts elsewhere: DataLossError, whatever failOnDataLoss says, as these offsets were already
+    promised to the batch), or the broker is not serving them (TimeoutError: the query fails and
+    `ecgdash spark` restarts it)."""
+    hw = high_watermarks(c, [tp]).get(tp)
+    first = c.beginning_offsets([tp]).get(tp)
+    where = f"{tp.topic}/{tp.partition}"
+    if hw is not None and hw < end:
+        raise DataLossError(f"{where}: offsets {max(nxt, hw)}..{end - 1} of this batch are gone "
+                            f"(the log now ends at {hw})")
+    if first is not None and first > nxt:
+        raise DataLossError(f"{where}: offsets {nxt}..{first - 1} of this batch were deleted "
+                            "before they were read")
+    raise TimeoutError(f"{where}: offsets {nxt}..{end - 1} unread for 120 s (the log holds "
+                       f"{first}..{hw})")
 
 
 def _timestamp(ms: int | None) -> datetime | None:
