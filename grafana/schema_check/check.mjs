@@ -73,6 +73,20 @@ function validator() {
     (e.params && e.params.additionalProperty ? ` (${e.params.additionalProperty})` : ''));
   return (doc) => {
     const errors = [];
+    // AnnotationQuery.target is typed as the built-in Grafana datasource's query (limit, matchAny,
+    // tags, type: the type carries "TODO: this should be a regular DataQuery"); a SQL datasource's
+    // annotation query is its own query model (refId, rawSql, format), which Grafana's SQL
+    // datasources read. Those targets are checked for that shape instead.
+    doc = structuredClone(doc);
+    for (const [i, a] of (doc.annotations?.list || []).entries()) {
+      if (a.target && a.datasource?.type !== 'grafana' && a.datasource?.type !== 'dashboard') {
+        const t = a.target;
+        if (!t.refId || typeof t.rawSql !== 'string' || t.format !== 'table') {
+          errors.push(`dashboard/annotations/list/${i}/target needs refId, rawSql and format "table"`);
+        }
+        a.target = { limit: 100, matchAny: false, tags: [], type: 'dashboard' };
+      }
+    }
     if (!dashboard(doc)) errors.push(...fmt('dashboard', dashboard.errors));
     for (const panel of doc.panels || []) {
       if (panel.type === 'row') continue;
