@@ -113,6 +113,24 @@ def value_text(options: dict[str, tuple[str, str]]) -> model.ValueMap:
                                    for i, (k, (t, c)) in enumerate(options.items())})
 
 
+def priority_marks() -> list[model.RegexMap]:
+    """Colours of an alarm text by its IEC 60601-1-8 priority mark: "!!!" high red, "!!" medium
+    yellow, "!" low cyan (the first matching mapping wins, so the longest mark comes first)."""
+    return [model.RegexMap(options=model.DashboardRegexMapOptions(
+                pattern=pattern, result=model.ValueMappingResult(color=colour, index=i)))
+            for i, (pattern, colour) in enumerate(
+                (("^!!! .*", "red"), ("^!! .*", "yellow"), ("^! .*", "#00c8d7")))]
+
+
+def alarm_table(cfg: GrafanaConfig, panel_id: int, title: str, query: str, pos: model.GridPos,
+                column: str) -> table.Panel:
+    """A table whose `column` holds priority-marked alarm texts, its cells coloured by priority."""
+    return (grid_table(cfg, panel_id, title, query, pos, points=50)
+            .mappings(priority_marks())  # type: ignore[arg-type]
+            .override_by_name(column, [model.DynamicConfigValue(
+                id_val="custom.cellOptions", value={"type": "color-background", "mode": "basic"})]))
+
+
 def sql_variable(cfg: GrafanaConfig, name: str, label: str, query: str, *, multi: bool = False,
                  refresh: model.VariableRefresh = model.VariableRefresh.ON_TIME_RANGE_CHANGED,
                  hide: model.VariableHide | None = None,

@@ -1,5 +1,6 @@
-"""Patient: full-disclosure review of one patient's stored ECG over any range, beats marked as
-annotations (ranges up to 10 min), HR and RR trends from the rollups, distributions, quality."""
+"""Patient: full-disclosure review of one patient's stored ECG over any range, beats (ranges up
+to 10 min) and alarm events (regions from onset to end) marked as annotations, HR and RR trends
+from the rollups, distributions, quality."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def build(cfg: GrafanaConfig) -> dash.Dashboard:
         .with_variable(sql_variable(cfg, "patient", "Patient", "patient_list",
                                     refresh=model.VariableRefresh.ON_DASHBOARD_LOAD))
         .annotation(sql_annotation(cfg, "Beats", "patient_beats", "green"))
+        .annotation(sql_annotation(cfg, "Alarms", "patient_alarms", "red"))
         .with_panel(series(cfg, 1, "ECG, all leads (mV; every sample up to 1 s buckets, min/max per "
                            "bucket beyond)", "waveform_leads", grid(0, 0, 24, 10), points=2000,
                            interval="1ms", unit="mV"))

@@ -1,8 +1,9 @@
 """Central station (ward wall): a fixed grid of bed tiles, one screen, paged, refreshed every 2 s.
 
-A tile per slot of the page: the ECG strip (last 10 s of the primary lead, every sample, fixed
-gain), the heart rate under the bed label ("ASY" after 4 s of analysed signal without a beat,
-"---" without signal), and the bed's state. Slot k shows the k-th bed (natural order of bed
+On top, a banner of every active alarm of the ward, newest first, coloured by priority. A tile
+per slot of the page: the ECG strip (last 10 s of the primary lead, every sample, fixed gain),
+the heart rate under the bed label ("ASY" after 4 s of analysed signal without a beat, "---"
+without signal), and the bed's active alarm coloured by priority, else its signal state. Slot k shows the k-th bed (natural order of bed
 labels) admitted at the end of the range, on page `$page`; `$page` is refreshed on every
 time-range change (every auto-refresh), so a newly admitted bed appears and a discharged one
 leaves without editing the dashboard. The layout fits one screen in kiosk mode (no panel below
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 from ecgdash.grafana.config import GrafanaConfig
 from ecgdash.grafana.panels import (
+    alarm_table,
     grid,
+    priority_marks,
     quick_ranges,
     series,
     single_stat,
@@ -31,7 +34,8 @@ BEDS_1080P = 16
 BEDS_4K = 32
 STATE_TEXT = {"live": ("live", "green"), "noisy": ("noisy", "orange"), "stale": ("stale", "red")}
 HR_TEXT = {"-1": ("ASY", "red"), "-2": ("---", "text")}
-# a tile's 12 columns: strip, HR, state
+BANNER_ID = 1
+# a tile's 12 columns: strip, HR, state (or the bed's active alarm)
 STRIP_W, HR_W, STATE_W = 7, 2, 3
 
 
@@ -67,6 +71,8 @@ def wall(cfg: GrafanaConfig, uid: str, title: str, beds: int) -> dash.Dashboard:
                                     sort=model.VariableSort.NUMERICAL_ASC, extra={"per_page": beds})
                        .current(model.VariableOption(text="1", value="1", selected=True)))
     )
+    d = d.with_panel(alarm_table(cfg, BANNER_ID, "Active alarms (all beds, newest first)",
+                                 "wall_alarms", grid(0, 0, 24, w.banner_h), "Alarm"))
     tile_w = 24 // w.beds_per_row
     assert tile_w == STRIP_W + HR_W + STATE_W, "a tile's panels fill its columns"
     for slot in range(1, beds + 1):
@@ -84,6 +90,7 @@ def wall(cfg: GrafanaConfig, uid: str, title: str, beds: int) -> dash.Dashboard:
             display_name="${__field.labels.bed}", no_value=" ", extra=extra))
         d = d.with_panel(single_stat(
             cfg, state_id, "", "wall_status", grid(x + STRIP_W + HR_W, y, STATE_W, w.tile_h),
-            mappings=[value_text(STATE_TEXT)], fields="/^status$/", no_value=" ", extra=extra,
+            mappings=[*priority_marks(), value_text(STATE_TEXT)], fields="/^status$/", no_value=" ",
+            extra=extra,
             thresholds_=thresholds((None, "transparent"))))
     return d

@@ -1,5 +1,8 @@
--- Ward wall, slot {{slot}}: the state of the bed in slot {{slot}} of page $page: "live", "noisy"
--- (over {{noisy_fraction}} of its newest {{quality_window_s}} s of analysed windows unusable or
+-- Ward wall, slot {{slot}}: the bed's active alarm, else its signal state. The alarm (from
+-- alarms_active, the alarm engine's view, issue 11): the highest priority, then the newest,
+-- marked as IEC 60601-1-8 marks priority ("!!!" high, "!!" medium, "!" low; the panel colours
+-- it red, yellow, cyan) and suffixed "(ack)" once acknowledged. The state: "live", "noisy" (over
+-- {{noisy_fraction}} of its newest {{quality_window_s}} s of analysed windows unusable or
 -- flagged) or "stale" (no samples for {{stale_s}} s). Lookups bounded below ({{recent_s}} s).
 WITH bed AS (
     SELECT b.bed, b.patient_id, p.fs
@@ -7,7 +10,8 @@ WITH bed AS (
     LEFT JOIN patients p ON p.patient_id = b.patient_id
     WHERE b.slot = {{slot}}
 )
-SELECT CASE WHEN w.end_time IS NULL
+SELECT CASE WHEN al.text IS NOT NULL THEN al.text
+            WHEN w.end_time IS NULL
                  OR $__timeTo()::timestamptz - w.end_time > INTERVAL '{{stale_s}} seconds' THEN 'stale'
             WHEN q.bad > {{noisy_fraction}} THEN 'noisy'
             ELSE 'live' END AS "status"
@@ -18,6 +22,15 @@ LEFT JOIN LATERAL (
       AND time > $__timeTo()::timestamptz - INTERVAL '{{recent_s}} seconds'
     ORDER BY waveform.time DESC LIMIT 1  -- the column, not the end time: a backward index scan
 ) w ON true
+LEFT JOIN LATERAL (
+    SELECT CASE a.priority WHEN 'high' THEN '!!! ' WHEN 'medium' THEN '!! ' ELSE '! ' END
+           || initcap(replace(a.kind, '_', ' ')) || CASE WHEN a.acked THEN ' (ack)' ELSE '' END
+           AS text
+    FROM alarms_active a
+    WHERE a.patient_id = bed.patient_id
+    ORDER BY CASE a.priority WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, a.raised_at DESC
+    LIMIT 1
+) al ON true
 LEFT JOIN LATERAL (
     SELECT max(time) AS newest FROM signal_quality
     WHERE patient_id = bed.patient_id AND time <= $__timeTo()::timestamptz

@@ -3,9 +3,10 @@
 -- {{strip_s}} s in mV from the window's median (the isoelectric line): a fixed gain on a fixed
 -- axis that does not jump between refreshes, whatever the electrode offset.
 -- Bucket: $__interval, widened so the range never holds more than {{points}} buckets. With the
--- panel's 1 ms interval and {{points}} points a {{strip_s}} s strip has 2 ms buckets: every sample
--- of a signal up to 500 Hz alone in its bucket, drawn as is; a bucket holding several samples is
--- drawn as its min then its max (the R peaks survive). Times are epoch ms in integer arithmetic.
+-- panel's 1 ms interval and {{points}} points a {{strip_s}} s strip has 2 ms buckets: a signal up
+-- to 500 Hz has every sample alone in its bucket and is drawn sample by sample (no grouping); a
+-- faster one is drawn per bucket as its min then its max (the R peaks survive). Times are epoch
+-- ms in integer arithmetic, the chunk's start computed once per chunk.
 WITH bed AS (
     SELECT b.bed, s.patient_id, s.signal_index, s.lead, s.fs, s.gain
     FROM wall_beds($__timeTo()::timestamptz, '$page'::integer, {{per_page}}) b
@@ -14,33 +15,44 @@ WITH bed AS (
         WHERE patient_id = b.patient_id ORDER BY signal_index LIMIT 1
     ) s
     WHERE b.slot = {{slot}}
-), samples AS (
-    SELECT bed.bed, bed.lead, bed.gain, o.v,
-           (extract(epoch FROM w.time) * 1000)::bigint + ((o.i - 1) * 1000 / bed.fs)::bigint AS t_ms
+), chunks AS (
+    -- the chunk's start in epoch ms once per chunk; per sample only integer/float arithmetic
+    SELECT bed.bed, bed.lead, bed.gain, bed.fs, w.samples,
+           (extract(epoch FROM w.time) * 1000)::bigint AS t0_ms
     FROM bed
     JOIN waveform w ON w.patient_id = bed.patient_id AND w.signal_index = bed.signal_index
-    CROSS JOIN LATERAL unnest(w.samples) WITH ORDINALITY AS o (v, i)
     WHERE w.time > $__timeFrom()::timestamptz - INTERVAL '2 seconds'
       AND w.time <= $__timeTo()::timestamptz
 ), windowed AS (
-    SELECT * FROM samples
-    WHERE t_ms BETWEEN $__unixEpochFrom() * 1000::bigint AND $__unixEpochTo() * 1000::bigint
+    SELECT c.bed, c.lead, c.gain, o.v, c.t0_ms + ((o.i - 1) * 1000 / c.fs)::bigint AS t_ms
+    FROM chunks c
+    CROSS JOIN LATERAL unnest(c.samples) WITH ORDINALITY AS o (v, i)
+    WHERE c.t0_ms + ((o.i - 1) * 1000 / c.fs)::bigint
+          BETWEEN $__unixEpochFrom() * 1000::bigint AND $__unixEpochTo() * 1000::bigint
 ), mid AS (
     SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS adc FROM windowed
-), buckets AS (
-    SELECT bed, lead, gain,
-           t_ms / greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint
-                * greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint AS bucket,
-           min(v) AS lo, max(v) AS hi
-    FROM windowed
-    GROUP BY 1, 2, 3, 4
+), step AS (
+    SELECT greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint AS ms
+), drawn AS (
+    -- every sample alone in its bucket (sample spacing >= bucket): the samples themselves
+    SELECT w.t_ms, w.bed, w.lead, w.gain, w.v
+    FROM windowed w, bed, step
+    WHERE 1000.0 / bed.fs >= step.ms
+    UNION ALL
+    -- several samples per bucket: its min at the bucket's start, its max half a bucket later
+    SELECT b.bucket + x.off, b.bed, b.lead, b.gain, x.v
+    FROM (
+        SELECT w.bed, w.lead, w.gain, w.t_ms / step.ms * step.ms AS bucket, step.ms,
+               min(w.v) AS lo, max(w.v) AS hi
+        FROM windowed w, bed, step
+        WHERE 1000.0 / bed.fs < step.ms
+        GROUP BY 1, 2, 3, 4, 5
+    ) b
+    CROSS JOIN LATERAL (VALUES (0::bigint, b.lo), (b.ms / 2, b.hi)) AS x (off, v)
+    WHERE x.off = 0 OR b.hi <> b.lo
 )
-SELECT to_timestamp((b.bucket + x.off) / 1000.0) AS "time",
-       b.bed || ' ' || b.lead AS metric,
-       ((x.v - mid.adc) / b.gain)::float8 AS "mV"
-FROM buckets b
-CROSS JOIN mid
-CROSS JOIN LATERAL (VALUES (0::bigint, b.lo),
-                           (greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint / 2, b.hi)) AS x (off, v)
-WHERE x.off = 0 OR b.hi <> b.lo
-ORDER BY 1
+SELECT to_timestamp(d.t_ms::float8 / 1000) AS "time",
+       d.bed || ' ' || d.lead AS metric,
+       ((d.v - mid.adc) / d.gain)::float8 AS "mV"
+FROM drawn d, mid
+ORDER BY d.t_ms

@@ -48,7 +48,8 @@ def check_panel(panel: dict, res: Result) -> None:
     kind, budget = panel["type"], panel["maxDataPoints"]
     title = f"{panel['id']} {panel['title']}"
     assert res.rows, f"{title}: no rows\n{res.sql}"
-    text_only = kind == "stat" and panel["options"]["reduceOptions"].get("fields")
+    text_only = (kind == "stat" and panel["options"]["reduceOptions"].get("fields")
+                 or kind == "table" and res.text_columns())
     if not text_only:
         assert res.numeric_columns(), f"{title}: no numeric column: {res.columns}"
         assert any(r[i] is not None for r in res.rows for i in res.numeric_columns()), title
@@ -167,12 +168,66 @@ def _slot_value(reader, grafana_db, k: int, patient: str, at_s: float):
     return res.rows[0][-1], res.rows[0]
 
 
-def test_wall_state_reports_stale_and_noisy(reader, grafana_db) -> None:
-    state = lambda p, s: _slot_value(reader, grafana_db, 3, p, s)[0]  # noqa: E731
-    assert {p: state(p, 79) for p in BEDS} == {
-        "sinus-101": "live", "sinus-106": "live", "fast-101": "live", "gap-119": "noisy",
-        "pause-101": "live"}
-    assert state("gap-119", 175) == "stale"
+def test_wall_state_reports_stale_and_noisy(grafana_db) -> None:
+    """Without alarms (the stand-in's events deleted in a rolled-back transaction) a tile shows
+    the signal state."""
+    import psycopg
+
+    with psycopg.connect(grafana_db.admin_dsn) as admin:
+        admin.execute("DELETE FROM alarm_events")
+        state = lambda p, s: _slot_value(admin, grafana_db, 3, p, s)[0]  # noqa: E731
+        assert {p: state(p, 79) for p in BEDS} == {
+            "sinus-101": "live", "sinus-106": "live", "fast-101": "live", "gap-119": "noisy",
+            "pause-101": "live"}
+        assert state("gap-119", 175) == "stale"
+        admin.rollback()
+
+
+def test_wall_tile_shows_active_alarm_by_priority(reader, grafana_db) -> None:
+    """A bed's highest-priority active alarm replaces its state, marked !!!/!!/! and coloured
+    red/yellow/cyan by the panel's mappings; an acknowledged one says so; an ended one is gone."""
+    state = lambda p: _slot_value(reader, grafana_db, 3, p, 120)[0]  # noqa: E731
+    assert {p: state(p) for p in BEDS} == {
+        "sinus-101": "live", "sinus-106": "live", "pause-101": "!!! Asystole",
+        "fast-101": "!! Tachycardia", "gap-119": "! Leads Off (ack)"}
+    mappings = slot_panel("wall", 1, 3)["fieldConfig"]["defaults"]["mappings"]
+    regex = [(m["options"]["pattern"], m["options"]["result"]["color"]) for m in mappings
+             if m["type"] == "regex"]
+    assert regex == [("^!!! .*", "red"), ("^!! .*", "yellow"), ("^! .*", "#00c8d7")]
+
+
+def test_wall_banner_lists_active_alarms_newest_first(reader, grafana_db) -> None:
+    banner = next(p for p in panels("wall") if p["id"] == 1)
+    assert banner["type"] == "table" and banner["gridPos"]["y"] == 0 and banner["gridPos"]["w"] == 24
+    to = T0 + timedelta(seconds=120)
+    res = run(reader, banner["targets"][0]["rawSql"],
+              context(banner, (to - timedelta(minutes=5), to), PAGE1, grafana_db.timescaledb))
+    assert [(r[0], r[1]) for r in res.rows] == [
+        (BEDS["pause-101"], "!!! Asystole"), (BEDS["gap-119"], "! Leads Off"),
+        (BEDS["fast-101"], "!! Tachycardia")]
+    # a bed admitted after `to` is not on the wall yet; before admissions nothing is listed
+    early = T0 - timedelta(hours=3)
+    assert run(reader, banner["targets"][0]["rawSql"],
+               context(banner, (early - timedelta(minutes=5), early), PAGE1,
+                       grafana_db.timescaledb)).rows == []
+
+
+def test_patient_annotations_mark_beats_and_alarms(reader, grafana_db) -> None:
+    d = dashboard_json("patient", CFG)
+    anno = {a["name"]: a["target"]["rawSql"] for a in d["annotations"]["list"] if "target" in a}
+    var = {"patient": Variable(("gap-119",))}
+    ctx = QueryContext(T0, T0 + timedelta(seconds=SECONDS), 1000, 1, var, grafana_db.timescaledb)
+    alarms = run(reader, anno["Alarms"], ctx)
+    assert alarms.columns == ["time", "timeend", "text", "tags"]
+    assert [(r[0] - T0, r[1] - T0) for r in alarms.rows] == [
+        (timedelta(seconds=60), timedelta(seconds=SECONDS)),
+        (timedelta(seconds=150), timedelta(seconds=151))]
+    assert alarms.rows[0][2].startswith("LOW leads off") and "acknowledged" in alarms.rows[0][2]
+    beats = run(reader, anno["Beats"], QueryContext(T0, T0 + timedelta(minutes=2), 1000, 1, var,
+                                                     grafana_db.timescaledb))
+    assert 60 < len(beats.rows) < 300 and beats.columns == ["time", "text", "tags"]
+    long = QueryContext(T0, T0 + timedelta(minutes=11), 1000, 1, var, grafana_db.timescaledb)
+    assert run(reader, anno["Beats"], long).rows == []  # > 10 min: no marker per beat
 
 
 def test_wall_hr_asy_and_dashes(reader, grafana_db) -> None:

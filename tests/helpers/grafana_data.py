@@ -34,6 +34,7 @@ from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.core.qrs.quality import LeadFlag
 from tests.helpers import MITDB
+from tests.helpers.grafana_alarms import create_alarm_stand_in
 
 DATA = MITDB
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -182,6 +183,7 @@ def load_all(dsn: str, detections: dict[str, tuple[list[tuple], list[tuple]]]) -
     with psycopg.connect(dsn) as conn:
         load_waveform(conn)
         admit_beds(conn)
+        create_alarm_stand_in(conn, T0)
         with conn.transaction(), conn.cursor() as cur:
             for beats, quality in detections.values():
                 _copy(cur, _BEAT, _BEAT_TYPES, beats)
