@@ -3,12 +3,13 @@
 On top, a banner of every active alarm of the ward, newest first, coloured by priority. A tile
 per slot of the page: the ECG strip (last 10 s of the primary lead, every sample, fixed gain),
 the heart rate under the bed label ("ASY" after 4 s of analysed signal without a beat, "---"
-without signal), and the bed's active alarm coloured by priority, else its signal state. Slot k shows the k-th bed (natural order of bed
-labels) admitted at the end of the range, on page `$page`; `$page` is refreshed on every
-time-range change (every auto-refresh), so a newly admitted bed appears and a discharged one
-leaves without editing the dashboard. The layout fits one screen in kiosk mode (no panel below
-the fold, so none is lazy-loaded and left unqueried; `preload` as well): see WallConfig.
-Two sizes: 16 beds for a 1080p screen, 32 for a 4K one.
+without signal), and the bed's active alarm coloured by priority, else its signal state.
+
+Slot k shows the k-th bed (natural order of bed labels) admitted at the end of the range, on
+page `$page`; `$page` is refreshed on every time-range change (every auto-refresh), so a newly
+admitted bed appears and a discharged one leaves without editing the dashboard. The layout fits
+one screen in kiosk mode (no panel below the fold, so none is lazy-loaded and left unqueried;
+`preload` as well): see WallConfig. Two sizes: 16 beds for a 1080p screen, 32 for a 4K one.
 """
 
 from __future__ import annotations

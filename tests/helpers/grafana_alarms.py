@@ -4,15 +4,14 @@ wall's alarm colours, its banner and the patient view's alarm annotations can be
 that migration lands. Replace this module's DDL by migration 004 when it is merged (the columns
 below are the contract; nothing else of ours creates these objects).
 
-Events (seconds of the stream clock from the test data's T0, see grafana_data): pause-101 asystole (high, active), fast-101
-tachycardia (medium, active, newest), gap-119 leads-off (low, active, acknowledged) and a signal
-loss of gap-119 that has ended; sinus-101 and sinus-106 none.
+Events (seconds of the stream clock from the test data's T0, see grafana_data): pause-101
+asystole (high, active, newest), fast-101 tachycardia (medium, active), gap-119 leads-off (low,
+active, acknowledged) and a signal loss of gap-119 that has ended; sinus-101 and sinus-106 none.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
 
 import psycopg
 
