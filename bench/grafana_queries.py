@@ -189,6 +189,47 @@ def load_history(dsn: str, templates: list[Template], days: float, patients: int
     return timing
 
 
+# STAND-IN for the alarms engineer's migration 004 (issue 11), created only where the database
+# has no alarm_events yet: the contract's table and view, and the indexes the wall needs (active
+# alarms by patient; events by patient and onset for the patient view's annotations).
+ALARM_STAND_IN = """
+CREATE TABLE alarm_events (
+    alarm_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, patient_id text NOT NULL,
+    kind text NOT NULL, priority text NOT NULL, onset timestamptz NOT NULL, ended timestamptz,
+    raised_at timestamptz NOT NULL, ended_at timestamptz, value double precision,
+    message text NOT NULL DEFAULT '', acked_by text, acked_at timestamptz);
+CREATE VIEW alarms_active AS
+SELECT patient_id, kind, priority, onset, raised_at, value, message, acked_at IS NOT NULL AS acked
+FROM alarm_events WHERE ended_at IS NULL OR (priority = 'high' AND acked_at IS NULL);
+CREATE INDEX alarm_events_active ON alarm_events (patient_id)
+    WHERE ended_at IS NULL OR (priority = 'high' AND acked_at IS NULL);
+CREATE INDEX alarm_events_patient_onset ON alarm_events (patient_id, onset);
+GRANT SELECT ON alarm_events, alarms_active TO ecg_reader;
+"""
+
+
+def load_alarms(dsn: str, patients: int, days: float) -> dict[str, float]:
+    """A month of ended alarm events (10 a bed a day) and one active alarm on every tenth bed."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('alarm_events')").fetchone()[0] is None:
+            conn.execute(ALARM_STAND_IN)
+        conn.execute(
+            """INSERT INTO alarm_events (patient_id, kind, priority, onset, ended, raised_at,
+                                         ended_at, value, message)
+            SELECT 'bed-' || lpad((g %% %(p)s)::text, 3, '0'), 'tachycardia', 'medium', t,
+                   t + '30 s', t + '2 s', t + '32 s', 130, 'history'
+            FROM generate_series(0, (%(p)s * %(days)s * 10)::int - 1) g,
+                 LATERAL (SELECT %(end)s::timestamptz - '1 min'::interval
+                                 - make_interval(secs => g * 8640.0 / %(p)s)) x (t)""",
+            {"p": patients, "days": days, "end": END})
+        conn.execute(
+            """INSERT INTO alarm_events (patient_id, kind, priority, onset, raised_at, value, message)
+            SELECT 'bed-' || lpad(g::text, 3, '0'), 'asystole', 'high', %(end)s - '20 s'::interval,
+                   %(end)s - '18 s'::interval, 6, 'no beat for 6 s'
+            FROM generate_series(0, %(p)s - 1, 10) g""", {"p": patients, "end": END})
+        return {"alarm_events": conn.execute("SELECT count(*) FROM alarm_events").fetchone()[0]}
+
+
 def load(dsn: str, templates: list[Template], patients: int, hours: float) -> dict[str, float]:
     start = END - timedelta(hours=hours)
     n_sec = int(hours * 3600)
@@ -462,6 +503,7 @@ def main() -> int:
         migrate(admin, reader_password="bench-reader", use_timescaledb=False)
         t0 = time.perf_counter()
         load_timing = load(admin, templates, args.patients, args.hours)
+        load_timing.update(load_alarms(admin, args.patients, max(args.history_days, 1)))
         if args.history_days > 0:
             load_timing.update(load_history(
                 admin, templates, args.history_days, args.history_patients, args.history_minutes,
