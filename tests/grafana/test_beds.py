@@ -71,3 +71,17 @@ def test_rollup_views_take_the_range_down(reader, grafana_db) -> None:
     rows = reader.execute("SELECT beats, hr_n, hr_mean, valid_s FROM hr_1m WHERE patient_id = "
                           "'sinus-101' AND bucket = %s", (T0 + timedelta(minutes=1),)).fetchall()
     assert len(rows) == 1 and rows[0][0] > 50 and 50 < rows[0][2] < 100 and rows[0][3] > 50
+
+
+def test_demo_admits_its_patients(grafana_db) -> None:
+    """The demo admits each replayed patient to a free bed, once: a second demo in the same home
+    keeps the beds (its admissions are dated now, long after the test data's T0)."""
+    from ecgdash.demo import admit_beds
+
+    first = admit_beds(grafana_db.admin_dsn, ["demo-a", "demo-b"])
+    assert first == {"demo-a": "Bed 01", "demo-b": "Bed 02"}  # "Bed 1".."Bed 4" are other labels
+    assert admit_beds(grafana_db.admin_dsn, ["demo-b", "demo-a"]) == first
+    with psycopg.connect(grafana_db.admin_dsn) as conn:
+        for p in first:
+            discharge(conn, p)
+        conn.commit()
