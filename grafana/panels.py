@@ -33,7 +33,7 @@ def grid(x: int, y: int, w: int, h: int) -> model.GridPos:
 def series(cfg: GrafanaConfig, panel_id: int, title: str, query: str, pos: model.GridPos, *,
            points: int, interval: str, unit: str = "", time_from: str | None = None,
            legend: bool = True, thresholds_: dash.ThresholdsConfig | None = None,
-           y_range: tuple[float, float] | None = None,
+           y_range: tuple[float, float] | None = None, no_value: str | None = None,
            extra: dict[str, object] | None = None) -> timeseries.Panel:
     """A time series panel whose query returns at most `points` rows per series.
 
@@ -56,6 +56,8 @@ def series(cfg: GrafanaConfig, panel_id: int, title: str, query: str, pos: model
             cb.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.DASHED))
     if y_range is not None:
         p = p.min(y_range[0]).max(y_range[1])
+    if no_value is not None:
+        p = p.no_value(no_value)
     return p
 
 

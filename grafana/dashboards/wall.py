@@ -84,7 +84,7 @@ def wall(cfg: GrafanaConfig, uid: str, title: str, beds: int) -> dash.Dashboard:
         d = d.with_panel(series(
             cfg, strip_id, "", "wall_strip", grid(x, y, STRIP_W, w.tile_h),
             points=w.strip_points, interval="1ms", unit="mV", time_from=f"{w.strip_s}s",
-            legend=False, y_range=w.strip_mv, extra=extra))
+            legend=False, y_range=w.strip_mv, no_value=" ", extra=extra))  # empty slot: blank
         d = d.with_panel(single_stat(
             cfg, hr_id, "", "wall_hr", grid(x + STRIP_W, y, HR_W, w.tile_h), unit="none",
             thresholds_=hr_colours, mappings=[value_text(HR_TEXT)], fmt="time_series", name=True,
