@@ -150,7 +150,7 @@ def test_every_interval_using_panel_sets_its_floor() -> None:
 
 def test_wall_strip_shows_every_sample(reader, grafana_db) -> None:
     """The strip, run with the interval Grafana computes for it, returns every sample of the
-    last 10 s of a 360 Hz signal (3600), each exactly as stored, in mV from the window median."""
+    last 10 s of a 360 Hz signal (3600), each exactly as stored, in mV from the window mean."""
     from tests.helpers.grafana_data import SECONDS
 
     d = committed("wall")
