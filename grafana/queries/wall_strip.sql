@@ -17,43 +17,46 @@ WITH bed AS (
     ) s
     WHERE b.slot = {{slot}}
 ), chunks AS (
-    -- the chunk's start in epoch ms once per chunk; per sample only integer/float arithmetic
-    SELECT bed.bed, bed.lead, bed.gain, bed.fs, w.samples,
-           (extract(epoch FROM w.time) * 1000)::bigint AS t0_ms
+    -- per chunk, once: its start in epoch ms and the first and last sample index (1-based) that
+    -- fall in the range, so that per sample only integer comparisons and one float multiply run
+    SELECT bed.bed || ' ' || bed.lead AS metric, bed.gain, w.samples, t.ms AS t0_ms,
+           1000.0 / bed.fs AS step_ms,
+           greatest(1, ceil(($__unixEpochFrom() * 1000::bigint - t.ms) * bed.fs / 1000.0) + 1) AS i_lo,
+           floor(($__unixEpochTo() * 1000::bigint - t.ms) * bed.fs / 1000.0) + 1 AS i_hi
     FROM bed
     JOIN waveform w ON w.patient_id = bed.patient_id AND w.signal_index = bed.signal_index
+    CROSS JOIN LATERAL (SELECT (extract(epoch FROM w.time) * 1000)::bigint AS ms) t
     WHERE w.time > $__timeFrom()::timestamptz - INTERVAL '2 seconds'
       AND w.time <= $__timeTo()::timestamptz
 ), windowed AS (
-    SELECT c.bed, c.lead, c.gain, o.v, c.t0_ms + ((o.i - 1) * 1000 / c.fs)::bigint AS t_ms
+    SELECT c.metric, c.gain, o.v, c.t0_ms + ((o.i - 1) * c.step_ms)::bigint AS t_ms
     FROM chunks c
     CROSS JOIN LATERAL unnest(c.samples) WITH ORDINALITY AS o (v, i)
-    WHERE c.t0_ms + ((o.i - 1) * 1000 / c.fs)::bigint
-          BETWEEN $__unixEpochFrom() * 1000::bigint AND $__unixEpochTo() * 1000::bigint
+    WHERE o.i BETWEEN c.i_lo AND c.i_hi
 ), mid AS (
-    SELECT avg(v) AS adc FROM windowed
+    SELECT avg(v)::float8 AS adc FROM windowed
 ), step AS (
     SELECT greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint AS ms
 ), drawn AS (
     -- every sample alone in its bucket (sample spacing >= bucket): the samples themselves
-    SELECT w.t_ms, w.bed, w.lead, w.gain, w.v
+    SELECT w.t_ms, w.metric, w.gain, w.v
     FROM windowed w, bed, step
     WHERE 1000.0 / bed.fs >= step.ms
     UNION ALL
     -- several samples per bucket: its min at the bucket's start, its max half a bucket later
-    SELECT b.bucket + x.off, b.bed, b.lead, b.gain, x.v
+    SELECT b.bucket + x.off, b.metric, b.gain, x.v
     FROM (
-        SELECT w.bed, w.lead, w.gain, w.t_ms / step.ms * step.ms AS bucket, step.ms,
+        SELECT w.metric, w.gain, w.t_ms / step.ms * step.ms AS bucket, step.ms,
                min(w.v) AS lo, max(w.v) AS hi
         FROM windowed w, bed, step
         WHERE 1000.0 / bed.fs < step.ms
-        GROUP BY 1, 2, 3, 4, 5
+        GROUP BY 1, 2, 3, 4
     ) b
     CROSS JOIN LATERAL (VALUES (0::bigint, b.lo), (b.ms / 2, b.hi)) AS x (off, v)
     WHERE x.off = 0 OR b.hi <> b.lo
 )
-SELECT to_timestamp(d.t_ms::float8 / 1000) AS "time",
-       d.bed || ' ' || d.lead AS metric,
-       ((d.v - mid.adc) / d.gain)::float8 AS "mV"
+SELECT to_timestamp(d.t_ms / 1000.0::float8) AS "time",
+       d.metric,
+       (d.v - mid.adc) / d.gain AS "mV"
 FROM drawn d, mid
 ORDER BY d.t_ms
