@@ -7,9 +7,12 @@
 -- panel's 1 ms interval and {{points}} points a {{strip_s}} s strip has 2 ms buckets: a signal up
 -- to 500 Hz has every sample alone in its bucket and is drawn sample by sample (no grouping); a
 -- faster one is drawn per bucket as its min then its max (the R peaks survive). Times are epoch
--- ms in integer arithmetic, the chunk's start computed once per chunk.
+-- ms in integer arithmetic, the chunk's start computed once per chunk, and returned as epoch ms:
+-- Grafana's SQL datasources read a numeric time column by its magnitude (1e12: milliseconds),
+-- which spares the database a timestamp per sample (3600 rows a strip, 16 strips a refresh).
+-- One series, named "mV" (the tile has no legend; the bed label is under the HR).
 WITH bed AS (
-    SELECT b.bed, s.patient_id, s.signal_index, s.lead, s.fs, s.gain
+    SELECT s.patient_id, s.signal_index, s.fs, s.gain
     FROM wall_beds($__timeTo()::timestamptz, '$page'::integer, {{per_page}}) b
     CROSS JOIN LATERAL (
         SELECT patient_id, signal_index, lead, fs, gain FROM signals
@@ -19,7 +22,7 @@ WITH bed AS (
 ), chunks AS (
     -- per chunk, once: its start in epoch ms and the first and last sample index (1-based) that
     -- fall in the range, so that per sample only integer comparisons and one float multiply run
-    SELECT bed.bed || ' ' || bed.lead AS metric, bed.gain, w.samples, t.ms AS t0_ms,
+    SELECT bed.gain, w.samples, t.ms AS t0_ms,
            1000.0 / bed.fs AS step_ms,
            greatest(1, ceil(($__unixEpochFrom() * 1000::bigint - t.ms) * bed.fs / 1000.0) + 1) AS i_lo,
            floor(($__unixEpochTo() * 1000::bigint - t.ms) * bed.fs / 1000.0) + 1 AS i_hi
@@ -29,7 +32,7 @@ WITH bed AS (
     WHERE w.time > $__timeFrom()::timestamptz - INTERVAL '2 seconds'
       AND w.time <= $__timeTo()::timestamptz
 ), windowed AS (
-    SELECT c.metric, c.gain, o.v, c.t0_ms + ((o.i - 1) * c.step_ms)::bigint AS t_ms
+    SELECT c.gain, o.v, c.t0_ms + ((o.i - 1) * c.step_ms)::bigint AS t_ms
     FROM chunks c
     CROSS JOIN LATERAL unnest(c.samples) WITH ORDINALITY AS o (v, i)
     WHERE o.i BETWEEN c.i_lo AND c.i_hi
@@ -39,24 +42,22 @@ WITH bed AS (
     SELECT greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint AS ms
 ), drawn AS (
     -- every sample alone in its bucket (sample spacing >= bucket): the samples themselves
-    SELECT w.t_ms, w.metric, w.gain, w.v
+    SELECT w.t_ms, w.gain, w.v
     FROM windowed w, bed, step
     WHERE 1000.0 / bed.fs >= step.ms
     UNION ALL
     -- several samples per bucket: its min at the bucket's start, its max half a bucket later
-    SELECT b.bucket + x.off, b.metric, b.gain, x.v
+    SELECT b.bucket + x.off, b.gain, x.v
     FROM (
-        SELECT w.metric, w.gain, w.t_ms / step.ms * step.ms AS bucket, step.ms,
+        SELECT w.gain, w.t_ms / step.ms * step.ms AS bucket, step.ms,
                min(w.v) AS lo, max(w.v) AS hi
         FROM windowed w, bed, step
         WHERE 1000.0 / bed.fs < step.ms
-        GROUP BY 1, 2, 3, 4
+        GROUP BY 1, 2, 3
     ) b
     CROSS JOIN LATERAL (VALUES (0::bigint, b.lo), (b.ms / 2, b.hi)) AS x (off, v)
     WHERE x.off = 0 OR b.hi <> b.lo
 )
-SELECT to_timestamp(d.t_ms / 1000.0::float8) AS "time",
-       d.metric,
-       (d.v - mid.adc) / d.gain AS "mV"
+SELECT d.t_ms AS "time", (d.v - mid.adc) / d.gain AS "mV"
 FROM drawn d, mid
 ORDER BY d.t_ms
