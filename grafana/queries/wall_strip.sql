@@ -22,7 +22,7 @@ WITH bed AS (
 ), chunks AS (
     -- per chunk, once: its start in epoch ms and the first and last sample index (1-based) that
     -- fall in the range, so that per sample only integer comparisons and one float multiply run
-    SELECT bed.gain, w.samples, t.ms AS t0_ms,
+    SELECT w.samples, t.ms AS t0_ms,
            1000.0 / bed.fs AS step_ms,
            greatest(1, ceil(($__unixEpochFrom() * 1000::bigint - t.ms) * bed.fs / 1000.0) + 1) AS i_lo,
            floor(($__unixEpochTo() * 1000::bigint - t.ms) * bed.fs / 1000.0) + 1 AS i_hi
@@ -32,32 +32,31 @@ WITH bed AS (
     WHERE w.time > $__timeFrom()::timestamptz - INTERVAL '2 seconds'
       AND w.time <= $__timeTo()::timestamptz
 ), windowed AS (
-    SELECT c.gain, o.v, c.t0_ms + ((o.i - 1) * c.step_ms)::bigint AS t_ms
+    SELECT o.v, c.t0_ms + ((o.i - 1) * c.step_ms)::bigint AS t_ms
     FROM chunks c
     CROSS JOIN LATERAL unnest(c.samples) WITH ORDINALITY AS o (v, i)
     WHERE o.i BETWEEN c.i_lo AND c.i_hi
-), mid AS (
-    SELECT avg(v)::float8 AS adc FROM windowed
 ), step AS (
     SELECT greatest($__interval_ms, ceil(($__unixEpochTo() - $__unixEpochFrom()) * 1000.0 / ({{points}} - 1)))::bigint AS ms
 ), drawn AS (
-    -- every sample alone in its bucket (sample spacing >= bucket): the samples themselves
-    SELECT w.t_ms, w.gain, w.v
-    FROM windowed w, bed, step
-    WHERE 1000.0 / bed.fs >= step.ms
+    -- The branch conditions are uncorrelated subqueries of one row each: PostgreSQL evaluates them
+    -- once and runs one branch only (a one-time filter).
+    -- Every sample alone in its bucket (sample spacing >= bucket): the samples themselves.
+    SELECT w.t_ms, w.v FROM windowed w
+    WHERE (SELECT 1000.0 / fs FROM bed) >= (SELECT ms FROM step)
     UNION ALL
-    -- several samples per bucket: its min at the bucket's start, its max half a bucket later
-    SELECT b.bucket + x.off, b.gain, x.v
+    -- Several samples per bucket: its min at the bucket's start, its max half a bucket later.
+    SELECT b.bucket + x.off, x.v
     FROM (
-        SELECT w.gain, w.t_ms / step.ms * step.ms AS bucket, step.ms,
-               min(w.v) AS lo, max(w.v) AS hi
-        FROM windowed w, bed, step
-        WHERE 1000.0 / bed.fs < step.ms
-        GROUP BY 1, 2, 3
+        SELECT w.t_ms / s.ms * s.ms AS bucket, s.ms, min(w.v) AS lo, max(w.v) AS hi
+        FROM windowed w, step s
+        WHERE (SELECT 1000.0 / fs FROM bed) < (SELECT ms FROM step)
+        GROUP BY 1, 2
     ) b
     CROSS JOIN LATERAL (VALUES (0::bigint, b.lo), (b.ms / 2, b.hi)) AS x (off, v)
     WHERE x.off = 0 OR b.hi <> b.lo
 )
-SELECT d.t_ms AS "time", (d.v - mid.adc) / d.gain AS "mV"
-FROM drawn d, mid
+SELECT d.t_ms AS "time",
+       ((d.v - (SELECT avg(v)::float8 FROM windowed)) / (SELECT gain FROM bed))::real AS "mV"
+FROM drawn d
 ORDER BY d.t_ms
