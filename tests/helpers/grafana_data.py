@@ -29,10 +29,12 @@ from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.core.qrs.quality import LeadFlag
 from ecgdash.ingest.records import read_record
+from ecgdash.timescale.admissions import admit, discharge
 from ecgdash.timescale.dead_letters import DeadLetter
 from ecgdash.timescale.ledger import BatchKey
 from ecgdash.timescale.waveform import Batch, write_batch
 from tests.helpers import MITDB
+from tests.helpers.grafana_alarms import create_alarm_stand_in
 
 DATA = MITDB
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -165,9 +167,25 @@ def _copy(cur: psycopg.Cursor, sql: str, types: list[str], rows: list[tuple]) ->
 
 
 
+# Beds: every stream admitted from an hour before T0 (bed labels in natural order: "Bed 2" comes
+# before "Bed 10"), and one patient discharged before T0, who must not appear on the wall.
+BEDS = {"sinus-101": "Bed 1", "sinus-106": "Bed 2", "fast-101": "Bed 3", "gap-119": "Bed 10",
+        "pause-101": "Bed 4"}
+DISCHARGED = ("Bed 5", "gone-208")
+
+
+def admit_beds(conn: psycopg.Connection) -> None:
+    for patient, bed in BEDS.items():
+        admit(conn, bed, patient, T0 - timedelta(hours=1))
+    admit(conn, DISCHARGED[0], DISCHARGED[1], T0 - timedelta(hours=2))
+    discharge(conn, DISCHARGED[1], T0 - timedelta(minutes=30))
+
+
 def load_all(dsn: str, detections: dict[str, tuple[list[tuple], list[tuple]]]) -> None:
     with psycopg.connect(dsn) as conn:
         load_waveform(conn)
+        admit_beds(conn)
+        create_alarm_stand_in(conn, T0)
         with conn.transaction(), conn.cursor() as cur:
             for beats, quality in detections.values():
                 _copy(cur, _BEAT, _BEAT_TYPES, beats)

@@ -10,6 +10,7 @@ import psycopg
 from ecgdash.grafana.macros import QueryContext, expand
 
 TIMESTAMPTZ = 1184
+INT8 = 20
 NUMERIC = {20, 21, 23, 700, 701, 1700}
 TEXT = {25, 1043}
 
