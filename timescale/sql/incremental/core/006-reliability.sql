@@ -36,3 +36,4 @@ CREATE TABLE data_loss_gaps (
     recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (query_id, batch_id, topic, kafka_partition)
 );
+CREATE INDEX data_loss_gaps_recorded_at ON data_loss_gaps (recorded_at);
