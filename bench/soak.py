@@ -166,7 +166,9 @@ def main() -> int:
     try:
         while producer.is_alive():
             time.sleep(rng.uniform(20, 60))
-            if not args.faults or not producer.is_alive():
+            # a fault needs new data after it to show a recovery: none in the last 45 s
+            if (not args.faults or not producer.is_alive()
+                    or time.monotonic() - t_start > args.minutes * 60 - 45):
                 continue
             kind = rng.choice(kinds)
             at = time.monotonic() - t_start
