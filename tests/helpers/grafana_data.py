@@ -32,7 +32,7 @@ from ecgdash.ingest.records import read_record
 from ecgdash.timescale.admissions import admit, discharge
 from ecgdash.timescale.dead_letters import DeadLetter
 from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.waveform import Batch, write_batch
+from ecgdash.timescale.waveform import Batch, Gap, write_batch
 from tests.helpers import MITDB
 from tests.helpers.grafana_alarms import create_alarm_stand_in
 
@@ -103,8 +103,16 @@ def load_waveform(conn: psycopg.Connection) -> None:
                           chunks=chunks, messages=len(chunks) + 1))
     stray = SampleChunk("not-registered", 360.0, _us(T0), 0, np.zeros((2, 360), np.int16))
     origin = DeadLetter("ecg.waveform", 1, 99, b"not-registered", b"", "")
-    write_batch(conn, BatchKey("test-raw-writer", "raw_writer", len(STREAMS)),
-                Batch(chunks=[(stray, origin)], messages=1))
+    # the pipeline board's other faults, through the same write: a resend of sinus-101's second
+    # chunk with other values (a sample conflict) and a gap the source reported
+    s = STREAMS[0]
+    resend = SampleChunk(s.patient, s.fs, _us(T0), int(s.fs), np.ones((2, int(s.fs)), np.int16))
+    batch = Batch(chunks=[(stray, origin),
+                          (resend, DeadLetter("ecg.waveform", 0, 98, s.patient.encode()))],
+                  messages=2)
+    batch.gaps.append(Gap("ecg.waveform", 2, 1200, 1500, "test: offsets 1200..1499 deleted "
+                          "before they were read (retention)"))
+    write_batch(conn, BatchKey("test-raw-writer", "raw_writer", len(STREAMS)), batch)
 
 
 def _flags(flags: tuple[int, ...]) -> str:
@@ -192,12 +200,6 @@ def load_all(dsn: str, detections: dict[str, tuple[list[tuple], list[tuple]]]) -
                 _copy(cur, _QUALITY, _QUALITY_TYPES, quality)
             cur.execute("SELECT refresh_hr_rollups(%s, %s, %s)",
                         ([s.patient for s in STREAMS], T0, T0 + timedelta(seconds=SECONDS)))
-
-
-def _reader(host_port: str, extra: str = "") -> str:
-    return f"postgresql://ecg_reader:{READER_PASSWORD}@{host_port}/postgres{extra}"
-
-
 
 
 def reader_dsn(host_port: str, extra: str = "") -> str:
