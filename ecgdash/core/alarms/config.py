@@ -45,8 +45,12 @@ class AlarmConfig:
     """How the engine decides (times in s of the signal clock unless said otherwise)."""
 
     asystole_s: float = 4.0  # no beat for this long while signal is present
-    hr_span_s: float = 3.0  # HR for brady/tachy: mean over the newest RR intervals spanning this
-    hr_min_intervals: int = 2  # ... and at least this many (all from trusted beats)
+    hr_span_s: float = 4.0  # HR for brady/tachy: median of the newest RR intervals spanning this
+    hr_min_intervals: int = 3  # ... and at least this many (all from trusted beats)
+    hr_sustain_s: float = 2.0  # tachycardia: beyond a limit this long (signal clock) before the alarm
+    # bradycardia: the same, counted to the beat horizon (a slow beat sustains itself while the
+    # open interval after it is slower than the limit); shorter, as slow beats come slowly
+    brady_sustain_s: float = 1.0
     hysteresis_bpm: float = 5.0  # a brady/tachy condition ends this far back inside the limit
     technical_s: float = 10.0  # noisy / leads-off on this long before the alarm
     clear_s: float = 5.0  # ... and clear this long before it ends

@@ -9,7 +9,7 @@ for good by (kind, priority, onset), so a writer can apply them idempotently.
 * asystole (high): no beat for ``asystole_s`` up to the beat horizon while samples are present;
   a flat line on every lead is asystole (no quality gate). Onset: the last beat (or the point
   the data came back). Ends at the next beat.
-* bradycardia / tachycardia: mean HR over the newest trusted RR intervals spanning
+* bradycardia / tachycardia: HR from the median of the newest trusted RR intervals spanning
   ``hr_span_s`` (at least ``hr_min_intervals``) beyond the patient's limits; high or medium by
   which limit. Onset: the first beat of the run of intervals each beyond the limit (or the start
   of the span). Ends ``hysteresis_bpm`` back inside the limit; an interval of ``asystole_s`` or
@@ -66,6 +66,8 @@ class AlarmEngine:
         self.present_since_us = start_us  # samples present (no hole) since
         self.rr: list[tuple[int, float]] = []  # (beat time µs, RR ms) of the current trusted run
         self.level = {TACHYCARDIA: 0, BRADYCARDIA: 0}  # 0 none, 1 medium, 2 high
+        # a higher level seen but not yet sustained: kind -> [level, since µs, span start µs]
+        self.pending: dict[str, list[int]] = {}
         # technical: since when the condition has been on (None: off), and since when clear
         self.tech_on: dict[str, int | None] = {NOISY: None, LEADS_OFF: None}
         self.tech_clear: dict[str, int | None] = {NOISY: None, LEADS_OFF: None}
@@ -78,6 +80,7 @@ class AlarmEngine:
             "v": STATE_VERSION, "active": {k: list(v) for k, v in self.active.items()},
             "last_beat_us": self.last_beat_us, "present_since_us": self.present_since_us,
             "rr": [list(r) for r in self.rr], "level": dict(self.level),
+            "pending": {k: list(v) for k, v in self.pending.items()},
             "tech_on": dict(self.tech_on), "tech_clear": dict(self.tech_clear),
             "tech_value": dict(self.tech_value),
         }  # fmt: skip
@@ -92,6 +95,7 @@ class AlarmEngine:
         e.present_since_us = int(st["present_since_us"])
         e.rr = [(int(t), float(r)) for t, r in st["rr"]]
         e.level = {k: int(v) for k, v in st["level"].items()}
+        e.pending = {k: [int(x) for x in v] for k, v in st["pending"].items()}
         e.tech_on = dict(st["tech_on"])
         e.tech_clear = dict(st["tech_clear"])
         e.tech_value = {k: float(v) for k, v in st["tech_value"].items()}
@@ -130,13 +134,17 @@ class AlarmEngine:
         return out
 
     def _estimate(self) -> tuple[float | None, int]:
-        """Mean HR (bpm) over the newest intervals spanning ``hr_span_s``, and the span start."""
+        """HR (bpm) from the median of the newest RR intervals spanning ``hr_span_s`` (at least
+        ``hr_min_intervals``), and the span's start. The median shrugs off a missed or an extra
+        beat, and follows a real change once it fills half the span."""
         total, n = 0.0, 0
         for t, rr in reversed(self.rr):
             total += rr
             n += 1
             if total >= self.cfg.hr_span_s * 1000 and n >= self.cfg.hr_min_intervals:
-                return 60000.0 * n / total, t - round(rr * 1000)
+                window = sorted(r for _, r in self.rr[-n:])
+                med = window[n // 2] if n % 2 else 0.5 * (window[n // 2 - 1] + window[n // 2])
+                return 60000.0 / med, t - round(rr * 1000)
         return None, 0
 
     def _hr_level(self, out: list[Transition], kind: str, lims: tuple[float, float], est: float,
@@ -149,8 +157,24 @@ class AlarmEngine:
             thr = lim - hyst if (fast and cur >= lvl) else lim + hyst if cur >= lvl else lim
             if (est > thr) if fast else (est < thr):
                 new = lvl
-        if new == cur:
+        if new <= cur:
+            self.pending.pop(kind, None)
+            if new < cur:  # back inside (by the hysteresis): the higher condition ends now
+                self._set_level(out, kind, lims, new, est, span_start, now)
             return
+        pend = self.pending.get(kind)
+        if pend is None or pend[0] != new:
+            pend = self.pending[kind] = [new, now, span_start]
+        if now - pend[1] >= self._sustain(kind) * US:
+            self._set_level(out, kind, lims, new, est, pend[2], now)
+
+    def _sustain(self, kind: str) -> float:
+        return self.cfg.hr_sustain_s if kind == TACHYCARDIA else self.cfg.brady_sustain_s
+
+    def _set_level(self, out: list[Transition], kind: str, lims: tuple[float, float], new: int,
+                   est: float, span_start: int, now: int) -> None:
+        fast = kind == TACHYCARDIA
+        self.pending.pop(kind, None)
         self.level[kind] = new
         self._end(out, kind, now)
         if new:
@@ -160,6 +184,19 @@ class AlarmEngine:
             pri = "high" if new == 2 else "medium"
             self._raise(out, kind, pri, onset, now, round(est, 1),
                         f"{kind}: HR {est:.0f} bpm {word} the {pri} limit {lim:g}")
+
+    def _brady_holds(self, out: list[Transition], horizon_us: int, limits: Limits) -> None:
+        """A slow rhythm sustains itself between beats: when the open interval up to the horizon
+        is already slower than the pending level's limit, the next interval will be too."""
+        pend = self.pending.get(BRADYCARDIA)
+        if pend is None or self.last_beat_us is None:
+            return
+        lims = (limits.brady_medium, limits.brady_high)
+        open_ms = (horizon_us - self.last_beat_us) / 1000
+        if open_ms >= 60000.0 / lims[pend[0] - 1] and horizon_us - pend[1] >= \
+                self._sustain(BRADYCARDIA) * US:
+            est, _ = self._estimate()
+            self._set_level(out, BRADYCARDIA, lims, pend[0], est or 0.0, pend[2], horizon_us)
 
     def _run_onset(self, limit: float, fast: bool, span_start: int) -> int:
         """First beat of the newest run of intervals each beyond ``limit`` (else the span start)."""
@@ -212,9 +249,10 @@ class AlarmEngine:
                 self._end(out, kind, clear)
                 self.tech_clear[kind] = None
 
-    def advance(self, horizon_us: int) -> list[Transition]:
-        """Every beat before ``horizon_us`` is known: decide asystole."""
+    def advance(self, horizon_us: int, limits: Limits) -> list[Transition]:
+        """Every beat before ``horizon_us`` is known: decide asystole (and a sustained brady)."""
         out: list[Transition] = []
+        self._brady_holds(out, horizon_us, limits)
         ref = max(self.last_beat_us if self.last_beat_us is not None else self.present_since_us,
                   self.present_since_us)
         pause = horizon_us - ref
@@ -270,5 +308,6 @@ class AlarmEngine:
     def _reset_conditions(self) -> None:
         self.rr = []
         self.level = {TACHYCARDIA: 0, BRADYCARDIA: 0}
+        self.pending = {}
         self.tech_on = {NOISY: None, LEADS_OFF: None}
         self.tech_clear = {NOISY: None, LEADS_OFF: None}

@@ -151,7 +151,7 @@ class PatientMonitor:
             else:
                 dur = round(item.length * 1e6 / fs)
                 out += eng.window(t, dur, item.flags, self.leads)
-        out += eng.advance(self.t_us(self.base + beat_horizon(det)))
+        out += eng.advance(self.t_us(self.base + beat_horizon(det)), limits)
         return out
 
     def silence(self, ward_ms: int) -> list[Transition]:
