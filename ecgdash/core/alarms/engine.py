@@ -137,10 +137,9 @@ class AlarmEngine:
         """HR (bpm) from the median of the newest RR intervals spanning ``hr_span_s`` (at least
         ``hr_min_intervals``), and the span's start. The median shrugs off a missed or an extra
         beat, and follows a real change once it fills half the span."""
-        total, n = 0.0, 0
-        for t, rr in reversed(self.rr):
+        total = 0.0
+        for n, (t, rr) in enumerate(reversed(self.rr), start=1):
             total += rr
-            n += 1
             if total >= self.cfg.hr_span_s * 1000 and n >= self.cfg.hr_min_intervals:
                 window = sorted(r for _, r in self.rr[-n:])
                 med = window[n // 2] if n % 2 else 0.5 * (window[n // 2 - 1] + window[n // 2])
