@@ -8,9 +8,10 @@ connection settings (the CLI reads them from ECG_* variables).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ecgdash.grafana.alerts import GROUP, alerting_provisioning, api_rules
+from ecgdash.grafana.alerts import GROUP, alerting_provisioning, api_rules, resolve_env
 from ecgdash.grafana.build import DASHBOARDS, dashboard_json, datasource_provisioning
 from ecgdash.grafana.config import GrafanaConfig
 from grafana_client import GrafanaApi
@@ -53,8 +54,13 @@ def _datasource(cfg: GrafanaConfig, db: DbConnection) -> dict[str, object]:
     return ds
 
 
-def provision(api: GrafanaApi, cfg: GrafanaConfig, db: DbConnection) -> ProvisionReport:
-    """Create or update every object; raises ProvisionError naming the one that failed."""
+def provision(api: GrafanaApi, cfg: GrafanaConfig, db: DbConnection,
+              contact_env: Mapping[str, str] | None = None) -> ProvisionReport:
+    """Create or update every object; raises ProvisionError naming the one that failed.
+
+    ``contact_env`` fills the contact points' ``$__env{...}`` references (the API takes real
+    values, e.g. ECG_ALERT_EMAILS and ECG_ALERT_WEBHOOK_URL).
+    """
     report = ProvisionReport([], [])
 
     def upsert(what: str, get, create, update) -> None:  # noqa: ANN001
@@ -100,7 +106,12 @@ def provision(api: GrafanaApi, cfg: GrafanaConfig, db: DbConnection) -> Provisio
     try:
         api.alertingprovisioning.update_rule_group(
             cfg.folder_uid, GROUP, {"title": GROUP, "interval": _seconds(group["interval"])})
-        _contact_points(api, alerting["contactPoints"][0])  # type: ignore[index]
+        for cp in alerting["contactPoints"]:  # type: ignore[attr-defined]
+            try:
+                resolved = resolve_env(cp, contact_env or {})
+            except KeyError as exc:
+                raise ProvisionError(f"contact point {cp['name']} needs {exc.args[0]} set") from exc
+            _contact_points(api, resolved)
         policy = dict(alerting["policies"][0])  # type: ignore[index]
         policy.pop("orgId", None)
         api.alertingprovisioning.set_notification_policy_tree(policy)
