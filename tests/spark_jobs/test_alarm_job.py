@@ -88,8 +88,8 @@ def publish(broker: str, topic: str, streams: list[Stream]) -> None:
 def events(db: Db, tag: str) -> list[tuple]:
     with psycopg.connect(db.reader) as conn:
         return conn.execute(
-            "SELECT patient_id, kind, priority, extract(epoch FROM onset) * 1e6 - %s, "
-            "extract(epoch FROM ended) * 1e6 - %s, value FROM alarm_events "
+            "SELECT patient_id, kind, priority, (extract(epoch FROM onset) * 1e6 - %s)::float8, "
+            "(extract(epoch FROM ended) * 1e6 - %s)::float8, value FROM alarm_events "
             "WHERE patient_id LIKE %s ORDER BY patient_id, onset, kind, priority",
             (START_US, START_US, f"%-{tag}")).fetchall()
 
