@@ -47,10 +47,9 @@ class AlarmConfig:
     asystole_s: float = 4.0  # no beat for this long while signal is present
     hr_span_s: float = 4.0  # HR for brady/tachy: median of the newest RR intervals spanning this
     hr_min_intervals: int = 3  # ... and at least this many (all from trusted beats)
-    hr_sustain_s: float = 2.0  # tachycardia: beyond a limit this long (signal clock) before the alarm
-    # bradycardia: the same, counted to the beat horizon (a slow beat sustains itself while the
-    # open interval after it is slower than the limit); shorter, as slow beats come slowly
-    brady_sustain_s: float = 1.0
+    hr_sustain_s: float = 2.0  # tachycardia: beyond a limit at beats this long apart (signal clock)
+    brady_sustain_s: float = 1.0  # bradycardia: the same (in practice: one more slow beat)
+    hr_run_s: float = 3.0  # ... or a run of intervals each beyond the limit spanning this long
     hysteresis_bpm: float = 5.0  # a brady/tachy condition ends this far back inside the limit
     technical_s: float = 10.0  # noisy / leads-off on this long before the alarm
     clear_s: float = 5.0  # ... and clear this long before it ends

@@ -10,8 +10,9 @@ for good by (kind, priority, onset), so a writer can apply them idempotently.
   a flat line on every lead is asystole (no quality gate). Onset: the last beat (or the point
   the data came back). Ends at the next beat.
 * bradycardia / tachycardia: HR from the median of the newest trusted RR intervals spanning
-  ``hr_span_s`` (at least ``hr_min_intervals``) beyond the patient's limits; high or medium by
-  which limit. Onset: the first beat of the run of intervals each beyond the limit (or the start
+  ``hr_span_s`` (at least ``hr_min_intervals``) beyond the patient's limits, sustained
+  (``hr_sustain_s`` / ``brady_sustain_s`` between beats, or a run of intervals each beyond the
+  limit spanning ``hr_run_s``); high or medium by which limit. Onset: the first beat of the run of intervals each beyond the limit (or the start
   of the span). Ends ``hysteresis_bpm`` back inside the limit; an interval of ``asystole_s`` or
   more, or an untrusted beat, starts a new run.
 * signal loss (medium): no data for ``signal_loss_s`` (arrival clock), or a hole that long inside
@@ -164,7 +165,9 @@ class AlarmEngine:
         pend = self.pending.get(kind)
         if pend is None or pend[0] != new:
             pend = self.pending[kind] = [new, now, span_start]
-        if now - pend[1] >= self._sustain(kind) * US:
+        run = self._run_start(lims[new - 1], fast)
+        if now - pend[1] >= self._sustain(kind) * US or (
+                run is not None and now - run >= self.cfg.hr_run_s * US):
             self._set_level(out, kind, lims, new, est, pend[2], now)
 
     def _sustain(self, kind: str) -> float:
@@ -184,28 +187,20 @@ class AlarmEngine:
             self._raise(out, kind, pri, onset, now, round(est, 1),
                         f"{kind}: HR {est:.0f} bpm {word} the {pri} limit {lim:g}")
 
-    def _brady_holds(self, out: list[Transition], horizon_us: int, limits: Limits) -> None:
-        """A slow rhythm sustains itself between beats: when the open interval up to the horizon
-        is already slower than the pending level's limit, the next interval will be too."""
-        pend = self.pending.get(BRADYCARDIA)
-        if pend is None or self.last_beat_us is None:
-            return
-        lims = (limits.brady_medium, limits.brady_high)
-        open_ms = (horizon_us - self.last_beat_us) / 1000
-        if open_ms >= 60000.0 / lims[pend[0] - 1] and horizon_us - pend[1] >= \
-                self._sustain(BRADYCARDIA) * US:
-            est, _ = self._estimate()
-            self._set_level(out, BRADYCARDIA, lims, pend[0], est or 0.0, pend[2], horizon_us)
-
-    def _run_onset(self, limit: float, fast: bool, span_start: int) -> int:
-        """First beat of the newest run of intervals each beyond ``limit`` (else the span start)."""
+    def _run_start(self, limit: float, fast: bool) -> int | None:
+        """First beat of the newest run of intervals each beyond ``limit`` (None: no such run)."""
         onset = None
         for t, rr in reversed(self.rr):
             hr = 60000.0 / rr
             if not ((hr > limit) if fast else (hr < limit)):
                 break
             onset = t - round(rr * 1000)
-        return span_start if onset is None else onset
+        return onset
+
+    def _run_onset(self, limit: float, fast: bool, span_start: int) -> int:
+        """The event's onset: the first beat of the run beyond ``limit`` (else the span start)."""
+        run = self._run_start(limit, fast)
+        return span_start if run is None else run
 
     def window(self, t_us: int, dur_us: int, flags: tuple[int, ...], lead_names: tuple[str, ...] = ()
                ) -> list[Transition]:
@@ -249,9 +244,8 @@ class AlarmEngine:
                 self.tech_clear[kind] = None
 
     def advance(self, horizon_us: int, limits: Limits) -> list[Transition]:
-        """Every beat before ``horizon_us`` is known: decide asystole (and a sustained brady)."""
+        """Every beat before ``horizon_us`` is known: decide asystole."""
         out: list[Transition] = []
-        self._brady_holds(out, horizon_us, limits)
         ref = max(self.last_beat_us if self.last_beat_us is not None else self.present_since_us,
                   self.present_since_us)
         pause = horizon_us - ref
