@@ -66,6 +66,20 @@ def reference_hr(beats_s: np.ndarray, config: AlarmConfig) -> list[tuple[float, 
     return out
 
 
+def supported(kind: str, priority: str, onset: float, at: float, ref_s: np.ndarray,
+              ref_hr: list[tuple[float, float]], limits: Limits, cfg: AlarmConfig) -> bool:
+    """Whether the reference annotations support an arrhythmia alarm (times in s)."""
+    if kind == ASYSTOLE:
+        inside = ref_s[(ref_s > onset + 0.15) & (ref_s < onset + cfg.asystole_s - 0.15)]
+        return inside.size == 0
+    fast = kind == TACHYCARDIA
+    lim = {("tachycardia", "high"): limits.tachy_high,
+           ("tachycardia", "medium"): limits.tachy_medium,
+           ("bradycardia", "high"): limits.brady_high,
+           ("bradycardia", "medium"): limits.brady_medium}[(kind, priority)]
+    return any((hr > lim) if fast else (hr < lim) for t, hr in ref_hr if onset <= t <= at + 2)
+
+
 @dataclass
 class Judged:
     record: str
@@ -88,16 +102,7 @@ def judge_record(path: Path, limits: Limits, config: AlarmConfig | None = None) 
         if tr.action != "raise" or tr.kind not in ARRHYTHMIA_KINDS:
             continue
         onset, at = tr.onset_us / 1e6, tr.at_us / 1e6
-        if tr.kind == ASYSTOLE:
-            inside = ref_s[(ref_s > onset + 0.15) & (ref_s < onset + cfg.asystole_s - 0.15)]
-            ok = inside.size == 0
-        else:
-            fast = tr.kind == TACHYCARDIA
-            lim = {("tachycardia", "high"): limits.tachy_high,
-                   ("tachycardia", "medium"): limits.tachy_medium,
-                   ("bradycardia", "high"): limits.brady_high,
-                   ("bradycardia", "medium"): limits.brady_medium}[(tr.kind, tr.priority)]
-            ok = any((hr > lim) if fast else (hr < lim) for t, hr in ref_hr if onset <= t <= at + 2)
+        ok = supported(tr.kind, tr.priority, onset, at, ref_s, ref_hr, limits, cfg)
         res.alarms.append({"kind": tr.kind, "priority": tr.priority, "onset_s": round(onset, 2),
                            "raised_s": round(decided_s, 2), "value": tr.value, "supported": ok})
     return res
