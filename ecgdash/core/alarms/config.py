@@ -50,6 +50,9 @@ class AlarmConfig:
     hr_sustain_s: float = 2.0  # tachycardia: beyond a limit at beats this long apart (signal clock)
     brady_sustain_s: float = 1.0  # bradycardia: the same (in practice: one more slow beat)
     hr_run_s: float = 3.0  # ... or a run of intervals each beyond the limit spanning this long
+    # a medium-priority rate alarm waits this many times longer (less urgent, and a rate just
+    # over a medium limit is where a single missed or extra beat tips the estimate)
+    medium_sustain_factor: float = 3.0
     hysteresis_bpm: float = 5.0  # a brady/tachy condition ends this far back inside the limit
     technical_s: float = 10.0  # noisy / leads-off on this long before the alarm
     clear_s: float = 5.0  # ... and clear this long before it ends

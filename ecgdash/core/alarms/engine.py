@@ -166,8 +166,9 @@ class AlarmEngine:
         if pend is None or pend[0] != new:
             pend = self.pending[kind] = [new, now, span_start]
         run = self._run_start(lims[new - 1], fast)
-        if now - pend[1] >= self._sustain(kind) * US or (
-                run is not None and now - run >= self.cfg.hr_run_s * US):
+        slow = 1.0 if new == 2 else self.cfg.medium_sustain_factor  # medium: less urgent
+        if now - pend[1] >= slow * self._sustain(kind) * US or (
+                run is not None and now - run >= slow * self.cfg.hr_run_s * US):
             self._set_level(out, kind, lims, new, est, pend[2], now)
 
     def _sustain(self, kind: str) -> float:
