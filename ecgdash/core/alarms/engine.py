@@ -12,8 +12,9 @@ for good by (kind, priority, onset), so a writer can apply them idempotently.
 * bradycardia / tachycardia: HR from the median of the newest trusted RR intervals spanning
   ``hr_span_s`` (at least ``hr_min_intervals``) beyond the patient's limits, sustained
   (``hr_sustain_s`` / ``brady_sustain_s`` between beats, or a run of intervals each beyond the
-  limit spanning ``hr_run_s``); high or medium by which limit. Onset: the first beat of the run of intervals each beyond the limit (or the start
-  of the span). Ends ``hysteresis_bpm`` back inside the limit; an interval of ``asystole_s`` or
+  limit spanning ``hr_run_s``; a medium alarm waits ``medium_sustain_factor`` x longer); high
+  or medium by which limit. Onset: the first beat of the run of intervals each beyond the limit
+  (or the start of the span). Ends ``hysteresis_bpm`` back inside the limit; an interval of ``asystole_s`` or
   more, or an untrusted beat, starts a new run.
 * signal loss (medium): no data for ``signal_loss_s`` (arrival clock), or a hole that long inside
   a stream. Onset: the last sample received. Ends when data comes back.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -18,9 +19,14 @@ import numpy as np
 from ecgdash.core.alarms.config import AlarmConfig, Limits
 from ecgdash.core.alarms.engine import AlarmEngine, Transition
 from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
-from ecgdash.core.qrs.config import derive
+from ecgdash.core.qrs.config import Derived, derive
 
 MAGIC = b"ALM1"
+
+
+@lru_cache(maxsize=64)
+def _derived(config: DetectorConfig, fs: float) -> Derived:
+    return derive(config, fs)  # filter design: ~1 ms, once per (settings, rate) per process
 
 
 def beat_horizon(det: StreamingQRSDetector) -> int:
@@ -30,7 +36,7 @@ def beat_horizon(det: StreamingQRSDetector) -> int:
     at most ``loc_span + delay`` samples before it; candidates found but undecided (``pend``)
     and beats decided but not yet emitted (``ready``) carry their R-peak index.
     """
-    d = derive(det.config, det.fs)
+    d = _derived(det.config, det.fs)
     h = int(det.frontier) - d.loc_span - d.delay
     if det.pend.shape[0]:
         h = min(h, int(det.pend[:, 3].min()))
