@@ -180,7 +180,9 @@ def check_staleness(conn: psycopg.Connection, *, now: datetime, stale_s: float,
     """Raise and end the watchdog's alarms, from the database alone (no job involved):
 
     * ``stale_data`` (medium) for a patient stored within ``window_s`` whose newest chunk was
-      stored more than ``stale_s`` ago; onset: that chunk's last sample (signal clock);
+      stored more than ``stale_s`` ago, or stored more than ``stale_s`` after its last sample
+      (signal clock: a replay of old records with ``--start record`` is stale by design); onset:
+      that chunk's last sample;
     * ``job_stalled`` (high) for a streaming query of ``jobs`` (name -> seconds) whose newest
       ledger commit is older than its threshold while data kept coming (stored more than the
       threshold after that commit); the raw writer, which stores the data, counts as stalled
@@ -195,7 +197,9 @@ def check_staleness(conn: psycopg.Connection, *, now: datetime, stale_s: float,
         newest_ingest = max((r[2] for r in newest), default=None)
         for patient, end_time, ingested in newest:
             seen.add(patient)
-            age = (now - ingested).total_seconds()
+            # stale: nothing stored lately, or what was stored last arrived late (a lagging
+            # pipeline stores data, but data already too old to watch a patient by)
+            age = max((now - ingested).total_seconds(), (ingested - end_time).total_seconds())
             if age > stale_s and patient not in open_stale:
                 conn.execute(_RAISE, (patient, None, STALE_DATA, PRIORITY_OF[STALE_DATA], end_time,
                                       round(age, 1), f"stale data: nothing stored for {age:.0f} s",
