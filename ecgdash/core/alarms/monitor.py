@@ -91,13 +91,16 @@ class PatientMonitor:
         return bool(ptp[use].max() >= self.cfg.min_qrs_mv)
 
     def _keep(self, x: np.ndarray, first: int) -> None:
-        """Append samples (n, leads) at stream index ``first`` to the ring, keep ``ring_s``."""
-        keep = max(1, round(self.cfg.ring_s * self.fs))
+        """Append samples (n, leads) at stream index ``first`` to the ring (trimmed once the
+        chunk's beats are judged, so a long chunk's early beats still find their samples)."""
         xi = np.where(np.isfinite(x), x, 0).astype(np.int16)
         if self.ring.shape[1:] != xi.shape[1:] or first != self.ring_start + self.ring.shape[0]:
             self.ring, self.ring_start = xi, first
         else:
             self.ring = np.concatenate([self.ring, xi])
+
+    def _trim_ring(self) -> None:
+        keep = max(1, round(self.cfg.ring_s * self.fs))
         cut = self.ring.shape[0] - keep
         if cut > 0:
             self.ring = self.ring[cut:]
@@ -158,6 +161,7 @@ class PatientMonitor:
                 dur = round(item.length * 1e6 / fs)
                 out += eng.window(t, dur, item.flags, self.leads)
         out += eng.advance(self.t_us(self.base + beat_horizon(det)), limits)
+        self._trim_ring()
         return out
 
     def silence(self, ward_ms: int) -> list[Transition]:
