@@ -203,6 +203,10 @@ def main() -> None:
             event_recs[pid] = rec
             events += evs
             stops[pid] = st
+        # a busy machine can take longer than Spark's 15 s for a Python worker to start and
+        # connect back; give it time (the session's other settings are the jobs' own)
+        os.environ.setdefault("PYSPARK_SUBMIT_ARGS",
+                              "--conf spark.python.authenticate.socketTimeout=120s pyspark-shell")
         spark = make_spark()
         raw, raw_w = start_raw_writer(spark, bootstrap=bootstrap, topic="ecg.waveform",
                                       dlq_topic="ecg.waveform.dlq", writer_dsn=writer,
