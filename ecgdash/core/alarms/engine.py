@@ -119,6 +119,14 @@ class AlarmEngine:
         """A beat (R peak at ``t_us``); ``trusted`` when the signal around it and the previous beat
         is good enough for heart rate (the detector's ``hr_bpm`` is not None)."""
         out: list[Transition] = []
+        # a pause that became an asystole between two looks at the horizon (a long chunk): it is
+        # raised all the same, so the events do not depend on how the stream was chunked
+        ref = self._pause_ref()
+        if ASYSTOLE not in self.active and t_us - ref >= self.cfg.asystole_s * US:
+            pause = (t_us - ref) / US
+            self._raise(out, ASYSTOLE, PRIORITY_OF[ASYSTOLE], ref,
+                        ref + round(self.cfg.asystole_s * US), round(pause, 2),
+                        f"asystole: no beat for {pause:.1f} s")
         self._end(out, ASYSTOLE, t_us)
         prev, self.last_beat_us = self.last_beat_us, t_us
         rr_ms = None if prev is None else (t_us - prev) / 1000
@@ -248,13 +256,18 @@ class AlarmEngine:
     def advance(self, horizon_us: int, limits: Limits) -> list[Transition]:
         """Every beat before ``horizon_us`` is known: decide asystole."""
         out: list[Transition] = []
-        ref = max(self.last_beat_us if self.last_beat_us is not None else self.present_since_us,
-                  self.present_since_us)
+        ref = self._pause_ref()
         pause = horizon_us - ref
         if ASYSTOLE not in self.active and pause >= self.cfg.asystole_s * US:
             self._raise(out, ASYSTOLE, PRIORITY_OF[ASYSTOLE], ref, horizon_us,
                         round(pause / US, 2), f"asystole: no beat for {pause / US:.1f} s")
         return out
+
+    def _pause_ref(self) -> int:
+        """Where the current pause started: the last beat, or the point the data came back."""
+        if self.last_beat_us is None:
+            return self.present_since_us
+        return max(self.last_beat_us, self.present_since_us)
 
     def gap(self, from_us: int, to_us: int) -> list[Transition]:
         """No samples in [from_us, to_us) inside the stream (shorter than a restart)."""
