@@ -8,7 +8,8 @@ another, 35 s of the record between them:
 
 * asystole: a spliced flat line on every lead (10 s), and a spliced low-amplitude no-QRS stretch
   (10 s, ~0.03 mV wander + noise); onset = the last beat before the pause;
-* tachycardia: 60 beats time-compressed to ~170 bpm (QRS kept); onset = the first fast beat;
+* tachycardia: 60 beats time-compressed to ~170 bpm (from the record's rate at that point; QRS
+  kept); onset = the first fast beat;
 * bradycardia: 12 beats stretched to ~35 bpm (P-QRS-T kept); onset = the first slow beat;
 * signal loss: the patient's producer stops for 20 s; onset = the last sample sent.
 
@@ -84,7 +85,6 @@ def build_event_patient(rec: Recording, ref: np.ndarray, patient: str, first_s: 
     stops = []
     at = first_s
     k = phase
-    hr = 60 * fs / float(np.median(np.diff(ref[:200])))
     while at < total_s - 60:
         kind, how = SCHEDULE[k % len(SCHEDULE)]
         k += 1
@@ -94,6 +94,9 @@ def build_event_patient(rec: Recording, ref: np.ndarray, patient: str, first_s: 
             events.append(Event(patient, kind, how, (c0 * fs - 1) / fs, c0 + 20.0))
             at = c0 + 20 + 35
             continue
+        # the rate here (the record's own varies), so the stretch lands at ~170 / ~35 bpm
+        near = beats[(beats > at * fs) & (beats < (at + 20) * fs)]
+        hr = 60 * fs / float(np.median(np.diff(near)))
         if kind == "asystole":
             adc, beats, inj = splice_pause(adc, beats, fs, int(at * fs), 10, how, seed=k)
         elif kind == "tachycardia":

@@ -208,9 +208,20 @@ class AlarmEngine:
         return onset
 
     def _run_onset(self, limit: float, fast: bool, span_start: int) -> int:
-        """The event's onset: the first beat of the run beyond ``limit`` (else the span start)."""
-        run = self._run_start(limit, fast)
-        return span_start if run is None else run
+        """The event's onset: the first beat of the newest run of intervals beyond ``limit``
+        (within the hysteresis; one stray interval inside the run does not end it), else the
+        start of the span the estimate covered."""
+        thr = limit - self.cfg.hysteresis_bpm if fast else limit + self.cfg.hysteresis_bpm
+        onset, misses = None, 0
+        for t, rr in reversed(self.rr):
+            hr = 60000.0 / rr
+            if (hr > thr) if fast else (hr < thr):
+                onset, misses = t - round(rr * 1000), 0
+            else:
+                misses += 1
+                if misses > 1:
+                    break
+        return span_start if onset is None else onset
 
     def window(self, t_us: int, dur_us: int, flags: tuple[int, ...], lead_names: tuple[str, ...] = ()
                ) -> list[Transition]:
