@@ -1,21 +1,22 @@
 """The alarm decisions of one patient, on the signal clock: pure, no I/O, state a small dict.
 
-Inputs, in signal order: beats (R-peak time, RR, HR or None when the signal around it is not
-trusted), 1-s quality windows (flags per lead), the *beat horizon* (a time before which every
-beat is known: the detector will emit none earlier), holes in the data, and silence on the
-arrival clock. Outputs: :class:`Transition` s, each raising or ending one alarm event, named
-for good by (kind, priority, onset), so a writer can apply them idempotently.
+Inputs, in signal order: beats (R-peak time; trusted or not for heart rate), 1-s quality windows
+(flags per lead), the *beat horizon* (a time before which every beat is known: the detector will
+emit none earlier), holes in the data, and silence on the arrival clock. Outputs:
+:class:`Transition` s, each raising or ending one alarm event, named for good by (kind,
+priority, onset), so a writer can apply them idempotently. The events do not depend on how the
+stream was cut into chunks.
 
-* asystole (high): no beat for ``asystole_s`` up to the beat horizon while samples are present;
-  a flat line on every lead is asystole (no quality gate). Onset: the last beat (or the point
-  the data came back). Ends at the next beat.
+* asystole (high): no beat for ``asystole_s`` up to the beat horizon (or between two beats)
+  while samples are present; a flat line on every lead is asystole (no quality gate). Onset: the
+  last beat (or the point the data came back). Ends at the next beat.
 * bradycardia / tachycardia: HR from the median of the newest trusted RR intervals spanning
   ``hr_span_s`` (at least ``hr_min_intervals``) beyond the patient's limits, sustained
   (``hr_sustain_s`` / ``brady_sustain_s`` between beats, or a run of intervals each beyond the
   limit spanning ``hr_run_s``; a medium alarm waits ``medium_sustain_factor`` x longer); high
-  or medium by which limit. Onset: the first beat of the run of intervals each beyond the limit
-  (or the start of the span). Ends ``hysteresis_bpm`` back inside the limit; an interval of ``asystole_s`` or
-  more, or an untrusted beat, starts a new run.
+  or medium by which limit. Onset: the first beat of the run of intervals beyond the limit (or
+  the start of the span). Ends ``hysteresis_bpm`` back inside the limit; an interval of
+  ``asystole_s`` or more, or an untrusted beat, starts a new run.
 * signal loss (medium): no data for ``signal_loss_s`` (arrival clock), or a hole that long inside
   a stream. Onset: the last sample received. Ends when data comes back.
 * noisy (low): no clean lead and noise or saturation on some, for ``technical_s``;
