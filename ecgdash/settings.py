@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     )
     raw_trigger_s: float = Field(2.0, gt=0)
     hr_trigger_s: float = Field(60.0, ge=5, description="heart-rate job trigger, 5 s or more")
+    alarm_trigger_s: float = Field(2.0, gt=0, description="alarm job trigger (ecgdash alarms job)")
     checkpoint_dir: str | None = Field(
         None, description="default: <home>/checkpoints; a folder or a Hadoop URI (hdfs://, s3://)"
     )

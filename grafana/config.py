@@ -23,6 +23,8 @@ class Thresholds:
     hr_1h_from_s: int = 12 * 3600  # patient view: ranges longer than this read hr_1h, else hr_1m
     no_beat_s: float = 4.0  # wall: HR reads "ASY" when analysed signal runs this long past the newest beat
     recent_s: int = 3600  # lower bound of every "newest row" lookup: older rows are history
+    alarm_stale_s: float = 15.0  # alert: the alarm job committed nothing for this long
+    stale_window_s: int = 120  # ... nor in this window at all: "no data", which fires too
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class GrafanaConfig:
     timescaledb: bool = True  # jsonData.timescaledb: False for PostgreSQL mode (e.g. RDS)
     alert_interval: str = "10s"  # how often Grafana evaluates the rule group
     contact_email_env: str = "ECG_ALERT_EMAILS"  # env var with the ward's alert addresses
+    contact_webhook_env: str = "ECG_ALERT_WEBHOOK_URL"  # env var: nurse call / paging webhook URL
     sslmode: str = "require"  # TLS to the database ("verify-full" with a CA file where issued)
     # where Grafana finds the dashboard JSON (cloud-init syncs provisioning/ to /etc/grafana/...)
     dashboards_path: str = "/etc/grafana/provisioning/dashboards/json"

@@ -131,7 +131,8 @@ def provision(api: GrafanaApi, cfg: GrafanaConfig, db: DbConnection,
     try:
         api.alertingprovisioning.update_rule_group(
             folder_uid, GROUP, {"title": GROUP, "interval": _seconds(group["interval"])})
-        _contact_points(api, alerting["contactPoints"][0])  # type: ignore[index]
+        for cp in alerting["contactPoints"]:  # type: ignore[attr-defined]
+            _contact_points(api, cp)
         policy = dict(alerting["policies"][0])  # type: ignore[index]
         policy.pop("orgId", None)
         api.alertingprovisioning.set_notification_policy_tree(policy)

@@ -134,21 +134,26 @@ def test_alerting() -> None:
     (group,) = doc["groups"]
     assert group["orgId"] == 1 and group["name"] and group["folder"] and group["interval"]
     titles = {r["title"] for r in group["rules"]}
-    assert titles == {"Tachycardia", "Bradycardia", "Asystole", "Signal loss", "Noisy signal"}
+    assert titles == {"ECG alarm high", "ECG alarm medium", "ECG alarm low", "ECG alarms not decided"}
     for r in group["rules"]:
         assert r["uid"] and r["condition"] in {d["refId"] for d in r["data"]}
         assert r["noDataState"] in {"OK", "NoData", "Alerting"}
         assert r["execErrState"] in {"OK", "Error", "Alerting"}
         assert re.fullmatch(r"\d+[smh]", r["for"])
-        assert "patient_id" in r["annotations"]["summary"]
+        assert r["labels"]["priority"] in {"high", "medium", "low"}
+        if r["title"].startswith("ECG alarm "):
+            assert "patient_id" in r["annotations"]["summary"]
         query, cond = r["data"]
         assert query["datasourceUid"] == CFG.datasource_uid and query["model"]["format"] == "table"
         assert query["relativeTimeRange"]["from"] > 0
         assert cond["datasourceUid"] == "__expr__" and cond["model"]["expression"] == "A"
-    (cp,) = doc["contactPoints"]
+    names = {cp["name"] for cp in doc["contactPoints"]}
     (policy,) = doc["policies"]
-    assert policy["receiver"] == cp["name"] and "patient_id" in policy["group_by"]
-    assert cp["receivers"][0]["uid"] and cp["receivers"][0]["type"]
+    assert policy["receiver"] in names and {"patient_id", "kind"} <= set(policy["group_by"])
+    assert {r["receiver"] for r in policy["routes"]} <= names
+    assert {m[2] for r in policy["routes"] for m in r["object_matchers"]} == {"high", "medium", "low"}
+    types = {rc["type"] for cp in doc["contactPoints"] for rc in cp["receivers"]}
+    assert types == {"email", "webhook"}
 
 
 def test_cli_build_writes_the_committed_files(tmp_path) -> None:
