@@ -19,6 +19,7 @@ Python worker at most every ``limits_ttl_s``.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,8 +37,10 @@ from ecgdash.core.alarms import AlarmConfig, Limits, PatientMonitor, Transition
 from ecgdash.core.codec import PatientMeta, decode
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import StateError
+from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 from ecgdash.timescale.alarms import limits_for, load_limits, write_alarm_batch
+from ecgdash.timescale.connection import connect
 from ecgdash.timescale.ledger import BatchKey
 
 QUERY_NAME = "alarm_job"
@@ -186,31 +189,41 @@ def _frame(patient: str, out: list[Transition]) -> Iterator[pd.DataFrame]:
 
 @dataclass
 class AlarmWriter:
-    """foreachBatch sink: the batch's transitions and its ledger row in one transaction."""
+    """foreachBatch sink: the batch's transitions and its ledger row in one transaction; a lost
+    database connection is retried with backoff for ``retry_for_s`` (as the raw writer does)."""
 
     writer_dsn: str = field(repr=False)
     checkpoint: Checkpoint
+    retry_for_s: float = 600.0
+    exit_after_commit: int | None = None  # fault injection for tests (see RawWriter)
     _conn: psycopg.Connection | None = None
     timings: list[tuple[int, float, float]] = field(default_factory=list)  # batch, compute s, write s
+
+    def _drop_conn(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def _write(self, key: BatchKey, rows: list[dict]) -> object:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.writer_dsn)
+        return write_alarm_batch(self._conn, key, rows)
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         t0 = time.perf_counter()
         rows = df.toArrow().to_pylist()
         t1 = time.perf_counter()
-        qid = query_id(self.checkpoint, df.sparkSession)
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
-        try:
-            write_alarm_batch(self._conn, BatchKey(qid, QUERY_NAME, batch_id), rows)
-        except Exception:
-            self._conn.close()
-            self._conn = None
-            raise
+        key = BatchKey(query_id(self.checkpoint, df.sparkSession), QUERY_NAME, batch_id)
+        retry_transient(lambda: self._write(key, rows), retry_for_s=self.retry_for_s,
+                        what=f"{QUERY_NAME} batch {batch_id}", on_error=self._drop_conn)
         self.timings = [*self.timings[-99:], (batch_id, t1 - t0, time.perf_counter() - t1)]
+        if self.exit_after_commit is not None and batch_id == self.exit_after_commit:
+            os._exit(137)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self._drop_conn()
 
 
 def start_alarm_job(
@@ -227,10 +240,12 @@ def start_alarm_job(
     starting_offsets: str = "earliest",
     security: KafkaSecurity = PLAINTEXT,
     config: AlarmConfig | None = None,
+    fail_on_data_loss: bool = True,
+    exit_after_commit: int | None = None,
 ) -> tuple[StreamingQuery, AlarmWriter]:
     """Start the alarm query (trigger ``trigger_s``, 2 s by default)."""
     src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger,
-                       security)
+                       security, fail_on_data_loss)
     transitions = (
         read_topic(spark, src, QUERY_NAME)
         .where(F.col("key").isNotNull())
@@ -241,6 +256,6 @@ def start_alarm_job(
         .applyInPandasWithState(MonitorGroups(writer_dsn, config or AlarmConfig()), OUTPUT_SCHEMA,
                                 STATE_SCHEMA, "append", GroupStateTimeout.EventTimeTimeout)
     )
-    writer = AlarmWriter(writer_dsn, checkpoint)
+    writer = AlarmWriter(writer_dsn, checkpoint, exit_after_commit=exit_after_commit)
     query = start_query(transitions, QUERY_NAME, writer, checkpoint, trigger_s, available_now)
     return query, writer

@@ -11,12 +11,11 @@ from typing import Any
 
 import psycopg
 
-from ecgdash.cli.endpoints import endpoints, kafka_security, reader_dsn
+from ecgdash.cli.endpoints import endpoints, reader_dsn
+from ecgdash.cli.spark import run_supervised
 from ecgdash.core.alarms import Limits
 from ecgdash.core.errors import ConfigError
 from ecgdash.settings import Settings
-from ecgdash.spark_jobs.alarm_job import start_alarm_job
-from ecgdash.spark_jobs.session import make_spark
 from ecgdash.timescale.alarms import (
     DEFAULTS,
     acknowledge,
@@ -29,23 +28,8 @@ from ecgdash.timescale.alarms import (
 
 
 def cmd_job(args: argparse.Namespace, s: Settings) -> int:
-    ep = endpoints(s)
-    spark = make_spark(s.spark_master, "ecgdash-alarm-job")
-    query, writer = start_alarm_job(
-        spark, bootstrap=ep.bootstrap, topic=s.topic, writer_dsn=ep.writer_dsn,
-        checkpoint=s.checkpoint("alarm_job"), trigger_s=s.alarm_trigger_s,
-        source_format=s.kafka_format, available_now=args.available_now,
-        max_offsets_per_trigger=s.max_offsets_per_trigger, security=kafka_security(s),
-    )
-
-    def _stop(signum: int, frame: Any) -> None:
-        query.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    query.awaitTermination()
-    writer.close()
-    return 0
+    """The same as ``ecgdash spark alarm-job``: supervised, restarted after a failure."""
+    return run_supervised("alarm-job", s, args.available_now)
 
 
 def _jobs(specs: list[str]) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""``ecgdash spark raw-writer|hr-job``: run one streaming job until stopped, restarting it.
+"""``ecgdash spark raw-writer|hr-job|alarm-job``: run one streaming job until stopped, restarting
+it.
 
 A query that fails (a database outage longer than the writer's own retry, a broker that went
 away, a bug) is restarted from its checkpoint with backoff (10 s, doubling, at most
@@ -19,6 +20,7 @@ from typing import Any
 
 from ecgdash.cli.endpoints import bootstrap, kafka_security, writer_dsn
 from ecgdash.settings import Settings
+from ecgdash.spark_jobs.alarm_job import start_alarm_job
 from ecgdash.spark_jobs.hr_job import start_hr_job
 from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from ecgdash.spark_jobs.session import make_spark
@@ -39,6 +41,9 @@ def _start(job: str, s: Settings, available_now: bool) -> tuple[Any, Any]:
     if job == "raw-writer":
         return start_raw_writer(spark, dlq_topic=s.dlq_topic, checkpoint=s.checkpoint("raw_writer"),
                                 trigger_s=s.raw_trigger_s, **common)
+    if job == "alarm-job":
+        return start_alarm_job(spark, checkpoint=s.checkpoint("alarm_job"),
+                               trigger_s=s.alarm_trigger_s, **common)
     return start_hr_job(spark, checkpoint=s.checkpoint("hr_job"), trigger_s=s.hr_trigger_s, **common)
 
 
@@ -100,7 +105,7 @@ def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("spark", help="run a Spark streaming job (restarted after failures)")
-    sp.add_argument("job", choices=["raw-writer", "hr-job"])
+    sp.add_argument("job", choices=["raw-writer", "hr-job", "alarm-job"])
     sp.add_argument("--available-now", action="store_true",
                     help="process what the topic holds now, then stop")
     sp.set_defaults(func=cmd_spark)
