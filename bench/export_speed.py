@@ -21,13 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from ecgdash.ingest.records import read_record
-from ecgdash.ingest.sample_records import mitdb
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.heart_rate import write_hr_batch
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.migrate import migrate
-from ecgdash.timescale.waveform import Batch, write_batch
 
 from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.qrs import detect_beats
@@ -35,6 +28,13 @@ from ecgdash.devstack.manager import wait_db
 from ecgdash.devstack.postgres import init_cluster, start_postgres
 from ecgdash.devstack.procs import free_port, stop_pid
 from ecgdash.export import FORMATS, export
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.heart_rate import write_hr_batch
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.migrate import migrate
+from ecgdash.timescale.waveform import Batch, write_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -54,7 +54,8 @@ def load(writer: str, hours: float) -> int:
                        DeadLetter("bench", 0, i // fs, b"bench-208", None, ""))
                       for i in range(lo, min(lo + per_batch, n), fs)]  # fmt: skip
             write_batch(conn, BatchKey("bench-export", "raw_writer", b),
-                        Batch(metas=[meta] if b == 0 else [], chunks=chunks, messages=len(chunks)))
+                        Batch(metas=[(meta, DeadLetter("t", 1, 0, b"bench-208"))] if b == 0 else [],
+                              chunks=chunks, messages=len(chunks)))
         beats = detect_beats(adc.astype(float), fs)
         rows = [{"kind": "beat", "patient_id": "bench-208", "stream_index": int(i),
                  "time_us": us + round(int(i) * 1e6 / fs), "rr_ms": None, "hr_bpm": None,

@@ -20,18 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from ecgdash.ingest.run import run_ingest
-from ecgdash.ingest.sample_records import mitdb
-from ecgdash.spark_jobs.hr_job import start_hr_job
-from ecgdash.spark_jobs.raw_writer import start_raw_writer
-from ecgdash.spark_jobs.session import make_spark
-from ecgdash.timescale.migrate import migrate
 
 from ecgdash.core.kafka import ensure_topics
 from ecgdash.devstack.broker import start_broker
 from ecgdash.devstack.manager import wait_db
 from ecgdash.devstack.postgres import init_cluster, start_postgres
 from ecgdash.devstack.procs import free_port, stop_pid
+from ecgdash.ingest.run import run_ingest
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.spark_jobs.hr_job import start_hr_job
+from ecgdash.spark_jobs.raw_writer import start_raw_writer
+from ecgdash.spark_jobs.session import make_spark
+from ecgdash.timescale.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,13 +42,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from ecgdash.ingest.records import Recording, read_record
-from ecgdash.ingest.replay import plan_streams, replay
-from ecgdash.ingest.sample_records import mitdb
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.migrate import migrate
-from ecgdash.timescale.waveform import Batch, write_batch
 
 from ecgdash.core.codec import decode, encode_key, encode_samples
 from ecgdash.core.kafka import (
@@ -58,6 +51,13 @@ from ecgdash.core.kafka import (
 from ecgdash.devstack.broker import start_broker
 from ecgdash.devstack.manager import wait_db
 from ecgdash.devstack.procs import LOCALHOST, free_port, stop_pid
+from ecgdash.ingest.records import Recording, read_record
+from ecgdash.ingest.replay import plan_streams, replay
+from ecgdash.ingest.sample_records import mitdb
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.migrate import migrate
+from ecgdash.timescale.waveform import Batch, write_batch
 
 MITDB = mitdb()
 TARGET_PATIENTS = 100
@@ -165,7 +165,8 @@ def make_batches(recs: list[Recording], patients: int, batch_s: int, n_batches: 
     for b in range(n_batches):
         batch = Batch()
         if b == 0:
-            batch.metas = [s.meta() for s in streams]
+            batch.metas = [(s.meta(), DeadLetter("bench", 99, k, s.patient.encode()))
+                           for k, s in enumerate(streams)]
             batch.messages += len(streams)
         for _ in range(batch_s):
             for s in streams:

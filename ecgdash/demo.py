@@ -18,12 +18,14 @@ from ecgdash.core.kafka import end_offsets_json
 from ecgdash.devstack.manager import StackInfo, local_secrets, stack_down, stack_up
 from ecgdash.export import export
 from ecgdash.ingest.records import Recording, load_records
+from ecgdash.ingest.replay import plan_streams
 from ecgdash.ingest.run import run_ingest
 from ecgdash.ingest.sample_records import mitdb
 from ecgdash.spark_jobs.hr_job import start_hr_job
 from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from ecgdash.spark_jobs.session import make_spark
 from ecgdash.timescale import dead_letters, heart_rate, waveform
+from ecgdash.timescale.admissions import admissions, admit
 from ecgdash.timescale.migrate import migrate
 from ecgdash.verify import percentile, verify_store
 
@@ -66,6 +68,7 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
         # warm up (Python workers, first plan) before the replay, so latency is steady-state
         query.processAllAvailable()
         start_us = _clear_start(info)
+        admit_beds(info.writer_dsn, _planned_patients(opts, start_us))
         paced_from = datetime.now(UTC)
         t0 = time.monotonic()
         result = run_ingest(
@@ -142,6 +145,26 @@ def _clear_start(info: StackInfo) -> int:
               file=sys.stderr)
         return after
     return now
+
+
+def _planned_patients(opts: DemoOptions, start_us: int) -> list[str]:
+    """The patient ids the replay will use (the ingest plans them the same way)."""
+    recs = [r for _n, r in load_records(str(opts.records_dir)) if isinstance(r, Recording)]
+    return [s.patient for s in plan_streams(recs, opts.patients, seconds=opts.minutes * 60,
+                                            loop=False, start_us=start_us)]
+
+
+def admit_beds(writer_dsn: str, patients: list[str]) -> dict[str, str]:
+    """Admit each patient to a free bed ("Bed 01", ...) unless it is admitted already, so the ward
+    wall shows the demo's patients; returns patient -> bed."""
+    with psycopg.connect(writer_dsn) as conn:
+        held = {a.patient_id: a.bed for a in admissions(conn)}
+        taken = set(held.values())
+        free = (f"Bed {i:02d}" for i in range(1, 10_000) if f"Bed {i:02d}" not in taken)
+        for p in patients:
+            if p not in held:
+                held[p] = admit(conn, next(free), p).bed
+    return {p: held[p] for p in patients}
 
 
 def _wait_stored(

@@ -244,6 +244,8 @@ def export(conn: psycopg.Connection, patient: str, start: datetime, end: datetim
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     ex = read_range(conn, patient, start, end, show_progress)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     files = WRITERS[fmt](ex, out_dir)
+    for f in files:  # patient data: readable by the exporting user only
+        f.chmod(0o600)
     return ExportResult(files, int(ex.adc.shape[0]), int((~ex.valid).sum()), int(ex.beats.size))

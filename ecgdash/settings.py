@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     db_writer_password: SecretStr | None = Field(None, description="set on ecg_writer by migrate")
     db_reader_password: SecretStr | None = Field(None, description="set on ecg_reader by migrate")
     retention_days: int = Field(30, ge=1, description="raw waveform retention (Timescale mode)")
+    db_ca_file: str | None = Field(
+        None, description="external mode: CA bundle (PEM) of the database's TLS certificate; set, "
+        "every connection uses sslmode=verify-full against it"
+    )
 
     kafka_bootstrap: str | None = Field(None, description="external brokers; local stack if unset")
     topic: str = "ecg.waveform"
@@ -46,12 +50,29 @@ class Settings(BaseSettings):
         "ecgkafka", description="Spark source: our Python source, or Spark's kafka connector"
     )
 
-    max_offsets_per_trigger: int | None = Field(
-        None, ge=1, description="cap on Kafka messages per micro-batch (default: all available)"
+    max_offsets_per_trigger: int = Field(
+        20_000, ge=1, description="cap on Kafka messages per micro-batch: ~1.5 kB each, so a "
+        "batch after an outage stays a few hundred MB on the driver (1,000 beds x 20 s)"
+    )
+    fail_on_data_loss: bool = Field(
+        True, description="offsets gone from the topic: stop the job (true) or read on and "
+        "record the gap in data_loss_gaps (false)"
+    )
+    restart_backoff_max_s: float = Field(
+        300.0, gt=0, description="`ecgdash spark`: longest wait before restarting a failed query"
+    )
+    fault_exit_after_commit: int | None = Field(
+        None, description="fault-injection tests only: end the job right after committing this "
+        "batch id, before Spark checkpoints it"
     )
     spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="tasks holding the heart-rate job's per-patient state: about the "
+        "executor cores (only read when a query starts with a fresh checkpoint)"
+    )
     raw_trigger_s: float = Field(2.0, gt=0)
     hr_trigger_s: float = Field(60.0, ge=5, description="heart-rate job trigger, 5 s or more")
+    alarm_trigger_s: float = Field(2.0, gt=0, description="alarm job trigger (ecgdash alarms job)")
     checkpoint_dir: str | None = Field(
         None, description="default: <home>/checkpoints; a folder or a Hadoop URI (hdfs://, s3://)"
     )

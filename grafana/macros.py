@@ -16,16 +16,21 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-# Grafana's roundInterval (pkg/tsdb/intervalv2 and the frontend's rangeutil): (upper bound, result)
+# @grafana/data rangeUtil.roundInterval: (exclusive upper bound of the raw interval, result), ms.
+# tests/grafana/test_intervals.py checks this port against the npm package itself.
 _ROUND_MS: tuple[tuple[int, int], ...] = (
     (10, 1), (15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1_500, 1_000),
     (3_500, 2_000), (7_500, 5_000), (12_500, 10_000), (17_500, 15_000), (25_000, 20_000),
     (45_000, 30_000), (90_000, 60_000), (210_000, 120_000), (450_000, 300_000),
     (750_000, 600_000), (1_050_000, 900_000), (1_500_000, 1_200_000), (2_700_000, 1_800_000),
     (5_400_000, 3_600_000), (9_000_000, 7_200_000), (16_200_000, 10_800_000),
-    (32_400_000, 21_600_000), (86_400_000, 43_200_000), (172_800_000, 86_400_000),
-    (604_800_000, 86_400_000), (1_814_400_000, 604_800_000), (3_628_800_000 - 1, 2_592_000_000),
+    (32_400_000, 21_600_000), (86_400_000, 43_200_000), (604_800_000, 86_400_000),
+    (1_814_400_000, 604_800_000), (3_628_800_000, 2_592_000_000),
 )  # fmt: skip
+# the SQL datasources' minimum interval when jsonData.timeInterval is unset (SqlDatasource.ts:
+# `this.interval = settingsData.timeInterval || '1m'`): the floor of $__interval for every panel
+# that sets no `interval` of its own
+SQL_DATASOURCE_DEFAULT_INTERVAL = "1m"
 _YEAR_MS = 31_536_000_000
 _UNITS = (("y", 31_536_000_000), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000),
           ("m", 60_000), ("s", 1_000))  # fmt: skip
@@ -43,7 +48,7 @@ class MacroError(ValueError):
 def round_interval_ms(ms: float) -> int:
     """Grafana's rounding of a raw interval (range / resolution) to a "nice" one, in ms."""
     for bound, result in _ROUND_MS:
-        if ms <= bound:
+        if ms < bound:
             return result
     return _YEAR_MS
 
@@ -59,13 +64,16 @@ def parse_duration_ms(text: str) -> int:
 
 
 def format_interval(ms: int) -> str:
-    """Milliseconds -> Grafana's interval text ('500ms', '2s', '1m', '1h', '1d')."""
-    for unit, size in _UNITS:
-        if ms >= size and ms % size == 0:
-            return f"{ms // size}{unit}"
-    if ms >= 1000:
-        return f"{ms // 1000}s"
-    return f"{ms}ms"
+    """Milliseconds -> Grafana's interval text (rangeUtil.secondsToHms: the largest whole unit
+    only, so 90 s is '1m' and 1.5 s is '1s')."""
+    s = ms / 1000
+    parts = (("y", s // 31_536_000), ("d", s % 31_536_000 // 86_400),
+             ("h", s % 31_536_000 % 86_400 // 3_600), ("m", s % 31_536_000 % 86_400 % 3_600 // 60),
+             ("s", s % 31_536_000 % 86_400 % 3_600 % 60 // 1), ("ms", s * 1000 // 1))
+    for unit, n in parts:
+        if n:
+            return f"{int(n)}{unit}"
+    return "less than a millisecond"
 
 
 def _rfc3339(t: datetime) -> str:
@@ -97,7 +105,7 @@ class QueryContext:
     time_from: datetime
     time_to: datetime
     max_data_points: int = 1000
-    min_interval_ms: int = 1
+    min_interval_ms: int = 60_000  # Grafana's default for a SQL datasource without timeInterval
     variables: dict[str, Variable] = field(default_factory=dict)
     timescaledb: bool = False
 
@@ -114,6 +122,17 @@ class QueryContext:
         span = timedelta(milliseconds=parse_duration_ms(time_from_override))
         return QueryContext(self.time_to - span, self.time_to, self.max_data_points,
                             self.min_interval_ms, self.variables, self.timescaledb)
+
+    @classmethod
+    def for_panel(cls, panel: dict, time_from: datetime, time_to: datetime,
+                  variables: dict[str, Variable] | None = None, timescaledb: bool = False,
+                  datasource_interval: str = SQL_DATASOURCE_DEFAULT_INTERVAL) -> QueryContext:
+        """The context Grafana's query runner gives a panel of the dashboard JSON: its
+        maxDataPoints, its `interval` (else the datasource's) as the floor of $__interval, and
+        its relative time override."""
+        floor = parse_duration_ms(panel.get("interval") or datasource_interval)
+        base = cls(time_from, time_to, panel["maxDataPoints"], floor, variables or {}, timescaledb)
+        return base.panel(panel.get("timeFrom"))
 
     def with_points(self, max_data_points: int) -> QueryContext:
         return QueryContext(self.time_from, self.time_to, max_data_points, self.min_interval_ms,

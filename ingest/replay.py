@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from ecgdash.ingest.records import Recording
 
 from ecgdash.core.codec import PatientMeta, SampleChunk, encode_key, encode_meta, encode_samples
+from ecgdash.ingest.records import Recording
 
 
 @dataclass

@@ -10,12 +10,12 @@ from datetime import UTC
 from pathlib import Path
 from typing import Literal
 
-from ecgdash.ingest.records import Recording, load_records
-from ecgdash.ingest.replay import PatientStream, ReplayStats, plan_streams, replay
 from tqdm import tqdm
 
 from ecgdash.core.errors import RecordError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
+from ecgdash.ingest.records import Recording, load_records
+from ecgdash.ingest.replay import PatientStream, ReplayStats, plan_streams, replay
 
 
 @dataclass

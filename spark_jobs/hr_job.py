@@ -10,6 +10,7 @@ on a batch boundary is found once. Beats and 1-s quality windows are written wit
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,9 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
-from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
-from ecgdash.timescale.heart_rate import write_hr_batch
-from ecgdash.timescale.ledger import BatchKey
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -30,6 +28,11 @@ from ecgdash.core.codec import PatientMeta, decode
 from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
+from ecgdash.spark_jobs.retry import retry_transient
+from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.timescale.connection import connect
+from ecgdash.timescale.heart_rate import write_hr_batch
+from ecgdash.timescale.ledger import BatchKey
 
 QUERY_NAME = "hr_job"
 MAX_GAP_S = 10.0  # a longer gap in a patient's stream restarts its detector
@@ -41,6 +44,8 @@ STATE_SCHEMA = (
     "detector binary, base_index long, next_index long, start_us long, fs double, leads string"
 )
 _FLAG_NAMES = ((1, "gap"), (2, "flat"), (4, "saturated"), (8, "noisy"))
+NOT_COMPUTED = "hr_not_computed"  # quality flag of a signal the detector cannot analyse
+log = logging.getLogger(__name__)
 
 
 def _flags_text(flags: tuple[int, ...]) -> str:
@@ -56,7 +61,13 @@ def _flags_text(flags: tuple[int, ...]) -> str:
 def detect_group(
     key: tuple[Any, ...], batches: Iterator[pd.DataFrame], state: GroupState
 ) -> Iterator[pd.DataFrame]:
-    """One patient's messages of this batch (in offset order) -> beats and quality rows."""
+    """One patient's messages of this batch (in offset order) -> beats and quality rows.
+
+    Never raises for one message: a message that does not decode is skipped (the raw writer
+    dead-letters it); a signal the detector cannot analyse (e.g. fs below its range) gets
+    quality rows flagged ``hr_not_computed`` instead of beats; an unexpected detector error
+    restarts that patient's detector and is logged.
+    """
     patient = str(key[0])
     pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
     det = None
@@ -66,9 +77,9 @@ def detect_group(
     if state.exists:
         blob, base, nxt, start_us, fs, leads = state.get
         try:
-            det = StreamingQRSDetector.from_bytes(bytes(blob), DetectorConfig())
+            det = StreamingQRSDetector.from_bytes(bytes(blob), DetectorConfig()) if blob else None
         except StateError as exc:  # another detector version or settings: learn afresh
-            logging.getLogger(__name__).warning("patient %s: new detector (%s)", patient, exc)
+            log.warning("patient %s: new detector (%s)", patient, exc)
             det = None
     out: list[tuple] = []
     for value in pdf["value"]:
@@ -84,18 +95,32 @@ def detect_group(
         if not restart and msg.first_index > nxt + MAX_GAP_S * fs:
             restart = True
         if restart:
-            det = StreamingQRSDetector(msg.fs, msg.n_leads)
             base = nxt = msg.first_index
             start_us, fs = msg.start_us, msg.fs
-        assert det is not None
+            try:
+                det = StreamingQRSDetector(msg.fs, msg.n_leads)
+            except ValueError as exc:  # a signal the detector does not support
+                det = None
+                log.warning("patient %s: heart rate not computed (%s)", patient, exc)
         if msg.first_index + n <= nxt:
             continue  # already seen (a duplicated message)
+        if det is None:
+            out.append(("quality", patient, msg.first_index, msg.time_us(), None, None, None, 0.0,
+                        n, False, NOT_COMPUTED))
+            nxt = msg.first_index + n
+            continue
         x = msg.samples.T.astype(np.float64)
         if msg.first_index < nxt:
             x = x[nxt - msg.first_index :]
         elif msg.first_index > nxt:  # a short gap: the detector flags it
             x = np.vstack([np.full((msg.first_index - nxt, msg.n_leads), np.nan), x])
-        res = det.process(x)
+        try:
+            res = det.process(x)
+        except Exception:  # a detector bug must not stop every patient: start this one afresh
+            log.exception("patient %s: detector failed at sample %s; restarting it", patient, nxt)
+            det = None
+            nxt = msg.first_index + n
+            continue
         nxt = msg.first_index + n
         names = leads.split(",") if leads else []
         for b in res.beats:
@@ -107,39 +132,53 @@ def detect_group(
             idx = base + w.start
             out.append(("quality", patient, idx, start_us + round(idx * 1e6 / fs), None, None,
                         None, w.quality, w.length, w.usable, _flags_text(w.flags)))
-    if det is not None:
-        state.update((det.to_bytes(), base, nxt, start_us, fs, leads))
+    if det is not None or fs:
+        state.update((det.to_bytes() if det is not None else b"", base, nxt, start_us, fs, leads))
     if out:  # nothing at all, rather than an untyped empty frame Spark has to concatenate
         yield pd.DataFrame(out, columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")])
 
 
 @dataclass
 class HrWriter:
-    writer_dsn: str
+    """The foreachBatch function of the heart-rate job; one database connection."""
+
+    writer_dsn: str = field(repr=False)
     checkpoint: Checkpoint
+    retry_for_s: float = 600.0  # how long a batch waits out a database outage before failing
+    exit_after_commit: int | None = None  # fault injection for tests (see RawWriter)
+    timings: list[tuple[int, float, float]] = field(default_factory=list)  # batch, compute s, write s
+    replays: list[int] = field(default_factory=list)
     _conn: psycopg.Connection | None = None
 
-    timings: list[tuple[int, float, float]] = field(default_factory=list)  # batch, compute s, write s
+    def _drop_conn(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def _write(self, key: BatchKey, rows: list[dict[str, Any]]) -> bool:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.writer_dsn)
+        return write_hr_batch(self._conn, key, rows)
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         t0 = time.perf_counter()
         rows = df.toArrow().to_pylist()
         t1 = time.perf_counter()
-        qid = query_id(self.checkpoint, df.sparkSession)
-        if self._conn is None or self._conn.closed:
-            # no server-side prepared statements: the embedded TimescaleDB shares one session
-            self._conn = psycopg.connect(self.writer_dsn, prepare_threshold=None)
-        try:
-            write_hr_batch(self._conn, BatchKey(qid, QUERY_NAME, batch_id), rows)
-        except Exception:
-            self._conn.close()
-            self._conn = None
-            raise
+        key = BatchKey(query_id(self.checkpoint, df.sparkSession), QUERY_NAME, batch_id)
+        written = retry_transient(lambda: self._write(key, rows), retry_for_s=self.retry_for_s,
+                                  what=f"{QUERY_NAME} batch {batch_id}", on_error=self._drop_conn)
+        if not written:
+            self.replays.append(batch_id)
+            log.warning("batch %s of %s already committed: skipped (replay)", batch_id, QUERY_NAME)
         self.timings = [*self.timings[-99:], (batch_id, t1 - t0, time.perf_counter() - t1)]
+        if written and self.exit_after_commit is not None and batch_id == self.exit_after_commit:
+            log.warning("fault injection: exiting after committing batch %s", batch_id)
+            os._exit(137)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self._drop_conn()
 
 
 def start_hr_job(
@@ -155,10 +194,12 @@ def start_hr_job(
     max_offsets_per_trigger: int | None = None,
     starting_offsets: str = "earliest",
     security: KafkaSecurity = PLAINTEXT,
+    fail_on_data_loss: bool = True,
+    exit_after_commit: int | None = None,
 ) -> tuple[StreamingQuery, HrWriter]:
     """Start the heart-rate query (trigger `trigger_s`, 5 s or more recommended)."""
     src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger,
-                       security)
+                       security, fail_on_data_loss)
     beats = (
         read_topic(spark, src, QUERY_NAME)
         .where(F.col("key").isNotNull())
@@ -167,6 +208,6 @@ def start_hr_job(
         .applyInPandasWithState(detect_group, OUTPUT_SCHEMA, STATE_SCHEMA, "append",
                                 GroupStateTimeout.NoTimeout)
     )
-    writer = HrWriter(writer_dsn, checkpoint)
+    writer = HrWriter(writer_dsn, checkpoint, exit_after_commit=exit_after_commit)
     query = start_query(beats, QUERY_NAME, writer, checkpoint, trigger_s, available_now)
     return query, writer

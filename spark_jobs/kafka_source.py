@@ -6,9 +6,19 @@ Its rows have the schema of Spark's built-in ``kafka`` source, so a job can swit
 used for reading (``assign`` + ``seek``), only to publish progress for lag monitoring.
 
 Options: ``kafka.bootstrap.servers``, ``subscribe`` (one topic), ``startingOffsets``
-(earliest | latest | JSON ``{"topic": {"0": offset}}``), ``maxOffsetsPerTrigger``,
+(earliest | latest | JSON ``{"topic": {"0": offset}}``, where -2 is earliest and -1 latest as in
+Spark's kafka source; partitions it does not name start at 0), ``maxOffsetsPerTrigger``,
 ``groupIdForLag`` (optional; commits processed offsets under that group id so lag is visible
-to Kafka tools).
+to Kafka tools), ``failOnDataLoss`` (default true, as Spark's kafka source).
+
+Data loss is never silent. When offsets the query still has to read are gone (retention deleted
+them, the topic was re-created, a broker restarted without its storage: the high watermark moved
+backwards), the query fails with a :class:`DataLossError` naming the partition and offsets. With
+``failOnDataLoss=false`` it reads on from the partition's earliest offset and puts a *gap marker*
+in the batch: a row with ``timestampType = -1`` (the built-in source never produces it), null key,
+``offset`` = the next offset it expected and ``value`` = JSON ``{"resume": <offset read from>,
+"reason": ...}``; the raw writer records it in ``data_loss_gaps`` with the batch, exactly once.
+Kafka timestamps outside the years 1-9999 come through as null instead of failing the read.
 
 Broker quirk handled (Tansu): ListOffsets(LATEST) may return less than the high watermark, so the
 latest offset is taken from a Fetch response's high watermark, which is right on real Kafka too.
@@ -33,12 +43,15 @@ from pyspark.sql.streaming.datasource import (
     SupportsTriggerAvailableNow,
 )
 
+from ecgdash.core.errors import DataLossError
 from ecgdash.core.kafka import KafkaSecurity, consumer, high_watermarks
 
+GAP_MARKER = -1  # timestampType of a gap marker row (see the module docstring)
 KAFKA_SCHEMA = (
     "key binary, value binary, topic string, partition int, offset long, "
     "timestamp timestamp, timestampType int"
 )
+_LATEST, _EARLIEST = -1, -2  # special offsets in a startingOffsets JSON (Spark's convention)
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +65,8 @@ class KafkaRange(InputPartition):
     end: int
     bootstrap: str
     security: KafkaSecurity = field(default_factory=KafkaSecurity, repr=False)  # holds the secret
+    gap_from: int | None = None  # the offset expected next, when it was gone (see module doc)
+    gap_reason: str = ""
 
 
 class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
@@ -64,6 +79,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         max_rows = options.get("maxoffsetspertrigger")
         self.max_rows = int(max_rows) if max_rows else None
         self.lag_group = options.get("groupidforlag")
+        self.fail_on_data_loss = options.get("failondataloss", "true").lower() != "false"
         # the built-in kafka source's security options (kafka.security.protocol, ...)
         self.security = KafkaSecurity.from_spark_options(options)
         self._consumer: Any = None  # created lazily: readers are pickled
@@ -97,10 +113,32 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         if self.starting == "latest":
             return {self.topic: self._latest()}
         if self.starting.startswith("{"):  # explicit, as Spark's kafka source takes it
-            given = json.loads(self.starting)[self.topic]
-            return {self.topic: {str(p): int(o) for p, o in given.items()}}
+            given = json.loads(self.starting).get(self.topic)
+            if given is None:
+                raise ValueError(f"startingOffsets has no offsets for topic {self.topic}: "
+                                 f"{self.starting}")
+            return {self.topic: self._resolve({str(p): int(o) for p, o in given.items()}, tps)}
         begin = self._c().beginning_offsets(tps)
         return {self.topic: {str(tp.partition): int(off) for tp, off in begin.items()}}
+
+    def _resolve(self, given: dict[str, int], tps: list[Any]) -> dict[str, int]:
+        """Explicit start offsets; as in Spark's kafka source, -2 is the partition's earliest
+        offset and -1 its latest."""
+        wanted = set(given.values())
+        earliest = ({str(tp.partition): int(off) for tp, off in self._c().beginning_offsets(tps).items()}
+                    if _EARLIEST in wanted else {})
+        latest = self._latest() if _LATEST in wanted else {}
+        out = {}
+        for p, o in given.items():
+            special = earliest if o == _EARLIEST else latest if o == _LATEST else None
+            if special is None and o >= 0:
+                out[p] = o
+            elif special is not None and p in special:
+                out[p] = special[p]
+            else:
+                raise ValueError(f"startingOffsets: offset {o} of {self.topic} partition {p} "
+                                 "is not an offset, -2 (earliest) or -1 (latest) of a partition")
+        return out
 
     def getDefaultReadLimit(self) -> ReadLimit:
         return ReadMaxRows(self.max_rows) if self.max_rows else ReadAllAvailable()
@@ -108,11 +146,44 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def prepareForTriggerAvailableNow(self) -> None:
         self._cap = self._latest()
 
+    def _earliest(self) -> dict[str, int]:
+        begin = self._c().beginning_offsets(self._tps())
+        return {str(tp.partition): int(off) for tp, off in begin.items()}
+
+    def _gaps(self, begin: dict[str, int], latest: dict[str, int]) -> dict[str, tuple[int, int, str]]:
+        """Partitions whose next offset is gone: {p: (expected, resume from, reason)}; raises
+        DataLossError unless failOnDataLoss is false. `latest`: each partition's end."""
+        if not begin:
+            return {}
+        earliest = self._earliest()
+        gaps: dict[str, tuple[int, int, str]] = {}
+        for p, nxt in begin.items():
+            if p not in latest:
+                reason = f"partition {p} of {self.topic} no longer exists"
+                gaps[p] = (nxt, nxt, reason)
+            elif nxt > latest[p]:
+                reason = (f"{self.topic}/{p}: next offset {nxt} is beyond the end {latest[p]} (the "
+                          "topic was re-created or the broker lost its log); reading from "
+                          f"{earliest[p]}")
+                gaps[p] = (nxt, earliest[p], reason)
+            elif nxt < earliest[p]:
+                reason = (f"{self.topic}/{p}: offsets {nxt}..{earliest[p] - 1} were deleted before "
+                          "they were read (retention)")
+                gaps[p] = (nxt, earliest[p], reason)
+        if gaps and self.fail_on_data_loss:
+            raise DataLossError("; ".join(g[2] for g in gaps.values()) + ". The query stops so "
+                                "that nothing is lost silently; to read on and record the gap, "
+                                "set failOnDataLoss=false (ECG_FAIL_ON_DATA_LOSS=false)")
+        return gaps
+
     def latestOffset(self, start: dict, limit: ReadLimit) -> dict:
         latest = self._cap if self._cap is not None else self._latest()
         begin = {p: int(o) for p, o in start.get(self.topic, {}).items()}
         for p in latest:  # partitions added since start begin at 0
             begin.setdefault(p, 0)
+        for p, (_, resume, _) in self._gaps(begin, latest).items():
+            if p in latest:
+                begin[p] = resume
         # Spark 4.3 hands Python sources ReadAllAvailable even when getDefaultReadLimit says
         # otherwise, so the maxOffsetsPerTrigger option is applied here, as the kafka source does.
         max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else self.max_rows
@@ -121,12 +192,23 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         return {self.topic: {p: max(latest[p], begin[p]) for p in latest}}
 
     def partitions(self, start: dict, end: dict) -> Sequence[InputPartition]:
-        begin = start.get(self.topic, {})
-        return [
-            KafkaRange(self.topic, int(p), int(begin.get(p, 0)), int(e), self.bootstrap, self.security)
-            for p, e in sorted(end.get(self.topic, {}).items(), key=lambda kv: int(kv[0]))
-            if int(e) > int(begin.get(p, 0))
-        ]
+        begin = {p: int(o) for p, o in start.get(self.topic, {}).items()}
+        stop = {p: int(o) for p, o in end.get(self.topic, {}).items()}
+        for p in stop:
+            begin.setdefault(p, 0)
+        # the same checks as latestOffset against the planned ends (a start beyond its end is a
+        # backward move): a batch replayed after a restart finds them here
+        gaps = self._gaps(begin, stop)
+        out = []
+        for p, e in sorted(stop.items(), key=lambda kv: int(kv[0])):
+            s = begin[p]
+            gap = gaps.get(p)
+            if gap is not None:
+                s = min(gap[1], e)
+            if e > s or gap is not None:
+                out.append(KafkaRange(self.topic, int(p), s, e, self.bootstrap, self.security,
+                                      gap[0] if gap else None, gap[2] if gap else ""))
+        return out
 
     def read(self, partition: InputPartition) -> Iterator[tuple]:
         assert isinstance(partition, KafkaRange)
@@ -165,6 +247,11 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
     from kafka import TopicPartition
 
     tp = TopicPartition(r.topic, r.partition)
+    if r.gap_from is not None:
+        marker = json.dumps({"resume": r.start, "reason": r.gap_reason}).encode()
+        yield (None, marker, r.topic, r.partition, r.gap_from, None, GAP_MARKER)
+    if r.end <= r.start:
+        return
     c = consumer(r.bootstrap, r.security, max_partition_fetch_bytes=8 * 1024 * 1024)
     try:
         c.assign([tp])
@@ -175,7 +262,7 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
             batch = c.poll(timeout_ms=500).get(tp, [])
             if not batch:
                 if time.monotonic() > idle_deadline:
-                    raise TimeoutError(f"{r.topic}/{r.partition}: offsets {nxt}..{r.end} unread")
+                    _raise_unreadable(c, tp, nxt, r.end)
                 continue
             idle_deadline = time.monotonic() + 120
             for m in batch:
@@ -183,7 +270,7 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
                     break
                 if m.offset < nxt:
                     continue
-                ts = datetime.fromtimestamp(m.timestamp / 1000, tz=UTC)
+                ts = _timestamp(m.timestamp)
                 yield (m.key, m.value, r.topic, r.partition, m.offset, ts, m.timestamp_type)
                 nxt = m.offset + 1
             if batch and batch[-1].offset + 1 > nxt:
@@ -191,6 +278,36 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
                 nxt = batch[-1].offset + 1
     finally:
         c.close()
+
+
+def _raise_unreadable(c: Any, tp: Any, nxt: int, end: int) -> None:
+    """Nothing came for offsets [nxt, end) planned for this batch: lost (the log now ends or
+    starts elsewhere: DataLossError, whatever failOnDataLoss says, as these offsets were already
+    promised to the batch), or the broker is not serving them (TimeoutError: the query fails and
+    `ecgdash spark` restarts it)."""
+    hw = high_watermarks(c, [tp]).get(tp)
+    first = c.beginning_offsets([tp]).get(tp)
+    where = f"{tp.topic}/{tp.partition}"
+    if hw is not None and hw < end:
+        raise DataLossError(f"{where}: offsets {max(nxt, hw)}..{end - 1} of this batch are gone "
+                            f"(the log now ends at {hw})")
+    if first is not None and first > nxt:
+        raise DataLossError(f"{where}: offsets {nxt}..{first - 1} of this batch were deleted "
+                            "before they were read")
+    raise TimeoutError(f"{where}: offsets {nxt}..{end - 1} unread for 120 s (the log holds "
+                       f"{first}..{hw})")
+
+
+def _timestamp(ms: int | None) -> datetime | None:
+    """A Kafka timestamp (epoch ms) as a datetime; None when absent or outside years 1-9999 (a
+    producer may send anything there; it must not fail the read)."""
+    if ms is None or not _TS_MIN_MS <= ms < _TS_MAX_MS:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+_TS_MIN_MS = -62_135_596_800_000  # 0001-01-01
+_TS_MAX_MS = 253_402_300_800_000  # 10000-01-01
 
 
 def _commit_for_lag(bootstrap: str, group: str, topic: str, offsets: dict[str, int],

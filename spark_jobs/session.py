@@ -11,18 +11,23 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ecgdash.spark_jobs.kafka_source import KafkaDataSource
 from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
+from ecgdash.spark_jobs.kafka_source import KafkaDataSource
 
 _FAIR_SCHEDULER = Path(str(resources.files("ecgdash.spark_jobs") / "fairscheduler.xml"))
 
 
-def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSession:
-    """Build (or reuse) the session; Python workers use this interpreter (the venv's)."""
+def make_spark(master: str = "local[2]", app_name: str = "ecgdash", shuffle_partitions: int = 4
+               ) -> SparkSession:
+    """Build (or reuse) the session; Python workers use this interpreter (the venv's).
+
+    `shuffle_partitions` is how many tasks the heart-rate job's per-patient state is spread
+    over: about the number of executor cores (4 for local[2]; raise it with the cluster).
+    """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # pyspark's applyInPandasWithState pads its frames with all-NA rows, which pandas 2 warns
@@ -30,14 +35,14 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash") -> SparkSess
     # (they inherit the JVM's environment, which is this process's at launch)
     if "PYTHONWARNINGS" not in os.environ:
         os.environ["PYTHONWARNINGS"] = "ignore::FutureWarning:pyspark.worker"
-    builder = SparkSession.builder.master(master).appName(app_name)
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.sql.shuffle.partitions", str(shuffle_partitions)))
     if master.startswith("local"):
         builder = (
             builder.config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
             # each query gets its own pool (start_query), so on two cores the heart-rate job's
             # batch is not queued behind the raw writer's jobs, nor the other way round
             .config("spark.scheduler.mode", "FAIR")
@@ -62,6 +67,7 @@ class StreamSource:
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int | None = None
     security: KafkaSecurity = PLAINTEXT
+    fail_on_data_loss: bool = True  # offsets gone: stop (True) or read on and record the gap
 
 
 def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataFrame:
@@ -71,6 +77,7 @@ def read_topic(spark: SparkSession, src: StreamSource, query_name: str) -> DataF
         .option("kafka.bootstrap.servers", src.bootstrap)
         .option("subscribe", src.topic)
         .option("startingOffsets", src.starting_offsets)
+        .option("failOnDataLoss", str(src.fail_on_data_loss).lower())
     )
     if src.source_format == "ecgkafka":
         reader = reader.option("groupIdForLag", f"ecgdash.{query_name}")
@@ -130,8 +137,11 @@ def query_id(checkpoint: Checkpoint, spark: SparkSession | None = None) -> str:
             text = _read_hadoop(spark, f"{checkpoint.rstrip('/')}/metadata")
         else:
             text = (Path(checkpoint) / "metadata").read_text()
-        return str(json.loads(text)["id"])
-    except (OSError, ValueError, KeyError, Py4JError) as exc:
+        qid = json.loads(text)["id"]
+        if not isinstance(qid, str) or not qid:
+            raise ValueError(f"the id is {qid!r}, not a non-empty string")
+        return qid
+    except (OSError, ValueError, KeyError, TypeError, Py4JError) as exc:
         raise RuntimeError(f"no query id in checkpoint {checkpoint}: {exc}") from exc
 
 

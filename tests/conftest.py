@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
-from ecgdash.spark_jobs.session import make_spark
-from ecgdash.timescale.migrate import migrate
 
 from ecgdash.core.kafka import ensure_topics
 from ecgdash.devstack.broker import start_broker
@@ -23,6 +23,8 @@ from ecgdash.devstack.manager import wait_db
 from ecgdash.devstack.pglite import start_pglite, stop_process
 from ecgdash.devstack.postgres import init_cluster, start_postgres
 from ecgdash.devstack.procs import LOCALHOST, free_port, stop_pid, wait_port
+from ecgdash.spark_jobs.session import make_spark
+from ecgdash.timescale.migrate import migrate
 from tests.helpers import Db, dsns
 
 
@@ -45,7 +47,9 @@ def topic(broker: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_native(tmp_path_factory: pytest.TempPathFactory) -> Db:
-    d = tmp_path_factory.mktemp("pg")
+    # not under pytest's temp root: another pytest session starting on the machine resets its
+    # mode to 0700, and the server runs as its own system user, which then loses its data dir
+    d = Path(tempfile.mkdtemp(prefix="ecgdash-test-pg-"))
     su, wpw, rpw = (secrets.token_hex(8) for _ in range(3))
     init_cluster(d / "data", su)
     port = free_port()
@@ -55,6 +59,7 @@ def pg_native(tmp_path_factory: pytest.TempPathFactory) -> Db:
     migrate(admin, writer_password=wpw, reader_password=rpw)
     yield Db("postgres", admin, writer, reader)
     stop_pid(proc.pid)
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from ecgdash.timescale import ledger, patients
-from ecgdash.timescale.ledger import BatchKey
 
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.errors import DatabaseError
+from ecgdash.timescale import ledger, patients
+from ecgdash.timescale.ledger import BatchKey
 
 # staged by COPY and merged: executemany of thousands of rows stalls the embedded server's
 # pipeline handling, and COPY is the faster path everywhere

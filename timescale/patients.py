@@ -1,12 +1,16 @@
 """Patients and their signals (``patients``, ``signals``): registration and lookups.
 
 A metadata message registers a patient's stream and leads as a WFDB header describes them
-(mV = (adc - baseline) / gain); samples are stored in ADC units against it.
+(mV = (adc - baseline) / gain); samples are stored in ADC units against it. So the signals of a
+registered patient never change: a registration with other leads, gains, baselines, ADC
+settings, units or sampling rate is refused (the caller dead-letters it), because rewriting them
+would silently change the meaning of every sample already stored. A new stream of the same
+signals (another start time or record offset) updates the patient row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -14,6 +18,9 @@ import psycopg
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.codec import PatientMeta
 
+_SIGNALS_OF = """
+SELECT signal_index, lead, fs, gain, baseline, adc_res, adc_zero, units
+FROM signals WHERE patient_id = %s ORDER BY signal_index"""
 _PATIENT_UPSERT = """
 INSERT INTO patients (patient_id, source_record, fs, start_time, source_offset, n_source_samples)
 VALUES (%s, %s, %s, %s, %s, %s)
@@ -57,16 +64,45 @@ class Registration:
     fs_max: float
 
 
-def register(conn: psycopg.Connection, metas: Iterable[PatientMeta]) -> None:
-    """Upsert patients and their signals (inside the caller's transaction)."""
-    with conn.cursor() as cur:
-        for m in metas:
-            cur.execute(_PATIENT_UPSERT, (m.patient, m.record, m.fs, us_to_datetime(m.start_us),
-                                          m.source_offset, m.n_source_samples))
-            cur.executemany(_SIGNAL_UPSERT, [
-                (m.patient, i, s.lead, m.fs, s.gain, s.baseline, s.adc_res, s.adc_zero, s.units)
-                for i, s in enumerate(m.signals)
-            ])
+def _difference(meta: PatientMeta, stored: list[tuple]) -> str | None:
+    """Why `meta`'s signals differ from the stored ones (None if they are the same)."""
+    if len(stored) != len(meta.signals):
+        return f"{len(meta.signals)} signals, {len(stored)} registered"
+    for (i, lead, fs, gain, baseline, res, zero, units), sig in zip(stored, meta.signals, strict=True):
+        now = (sig.lead, meta.fs, sig.gain, sig.baseline, sig.adc_res, sig.adc_zero, sig.units)
+        before = (lead, float(fs), float(gain), int(baseline), int(res), int(zero), units)
+        if now != before:
+            names = ("lead", "fs", "gain", "baseline", "adc_res", "adc_zero", "units")
+            diff = [f"{n} {b!r} -> {a!r}" for n, a, b in zip(names, now, before, strict=True) if a != b]
+            return f"signal {i}: " + ", ".join(diff)
+    return None
+
+
+def register(conn: psycopg.Connection, metas: Sequence[PatientMeta]) -> dict[int, str]:
+    """Register each of `metas` (in the caller's transaction); returns {index: reason} of those
+    refused: other signals than a registration already stored, or rejected by the database
+    (each registration runs in its own savepoint, so one cannot fail the others)."""
+    refused: dict[int, str] = {}
+    for k, m in enumerate(metas):
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                stored = cur.execute(_SIGNALS_OF, (m.patient,)).fetchall()
+                diff = _difference(m, stored) if stored else None
+                if diff:
+                    refused[k] = (f"patient {m.patient!r} is registered with other signals ({diff}); "
+                                  "stored samples keep their meaning: use a new patient id")
+                    continue
+                cur.execute(_PATIENT_UPSERT, (m.patient, m.record, m.fs, us_to_datetime(m.start_us),
+                                              m.source_offset, m.n_source_samples))
+                if not stored:
+                    cur.executemany(_SIGNAL_UPSERT, [
+                        (m.patient, i, s.lead, m.fs, s.gain, s.baseline, s.adc_res, s.adc_zero,
+                         s.units)
+                        for i, s in enumerate(m.signals)
+                    ])
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            refused[k] = f"registration of {m.patient!r} rejected by the database: {exc}".strip()
+    return refused
 
 
 def registrations(conn: psycopg.Connection, patients: Sequence[str]) -> dict[str, Registration]:

@@ -1,61 +1,106 @@
 """Raw samples (``waveform``): the raw writer's exactly-once batch write, and the readers.
 
 One row per patient, lead and ~1 s chunk, samples as ADC ``smallint[]`` with the chunk's extremes.
-A micro-batch's rows, its dead letters and its ledger row commit in one transaction.
+A micro-batch's rows, its dead letters, sample conflicts, data-loss gaps and its ledger row commit
+in one transaction. Every message is stored or dead-lettered with a reason: registrations and
+groups of chunks run in savepoints, and a group the database rejects is split in halves until
+the rejected messages stand alone (dead-lettered with the database's reason), so one message the
+decoder let through can never fail the batch for the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
-from ecgdash.timescale import dead_letters, ledger, patients
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey
 
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.errors import DatabaseError
+from ecgdash.timescale import dead_letters, ledger, patients
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey, Offsets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Offsets [from_offset, to_offset) of a partition that were gone when the query read on."""
+
+    topic: str
+    partition: int
+    from_offset: int
+    to_offset: int
+    reason: str
 
 
 @dataclass
 class Batch:
-    """A decoded micro-batch: registrations, sample chunks and the messages that failed."""
+    """A decoded micro-batch: registrations and sample chunks (each with the message it came
+    from), the messages that failed to decode, gaps the source reported, and the offsets read."""
 
-    metas: list[PatientMeta] = field(default_factory=list)
-    chunks: list[tuple[SampleChunk, DeadLetter]] = field(default_factory=list)  # with its origin
+    metas: list[tuple[PatientMeta, DeadLetter]] = field(default_factory=list)
+    chunks: list[tuple[SampleChunk, DeadLetter]] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     messages: int = 0
+    offsets: Offsets | None = None  # partition -> (first, last) offset of the batch
 
 
 @dataclass(frozen=True)
 class BatchResult:
     chunks: int
     samples: int
-    duplicates_skipped: int
+    duplicates_skipped: int  # rows already stored with the same samples (a producer retry)
     dead: list[DeadLetter]
+    conflicts: int = 0  # rows already stored with other samples (kept; the new one recorded)
+    gaps: int = 0
 
 
 # no ON COMMIT DROP: the staging table is reused by every batch of the connection
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS waveform_stage
     (patient_id text, signal_index smallint, time timestamptz, sample_index bigint,
-     samples smallint[], lo smallint, hi smallint) ON COMMIT DELETE ROWS"""
+     samples smallint[], lo smallint, hi smallint, topic text, kafka_partition integer,
+     kafka_offset bigint) ON COMMIT DELETE ROWS"""
+_STAGE_CLEAR = "DELETE FROM waveform_stage"
 _STAGE_COPY = (
-    "COPY waveform_stage (patient_id, signal_index, time, sample_index, samples, lo, hi) "
-    "FROM STDIN (FORMAT BINARY)"
+    "COPY waveform_stage (patient_id, signal_index, time, sample_index, samples, lo, hi, topic, "
+    "kafka_partition, kafka_offset) FROM STDIN (FORMAT BINARY)"
 )
 _STAGE_MERGE = """
 INSERT INTO waveform (patient_id, signal_index, time, sample_index, samples, lo, hi)
 SELECT patient_id, signal_index, time, sample_index, samples, lo, hi FROM waveform_stage
 ON CONFLICT (patient_id, signal_index, time) DO NOTHING"""
+# rows of this batch whose key was stored with other samples (before, or by an earlier message
+# of the same batch): kept as stored, recorded here
+_CONFLICTS = """
+INSERT INTO sample_conflicts (topic, kafka_partition, kafka_offset, signal_index, patient_id,
+                              time, query_id, batch_id)
+SELECT s.topic, s.kafka_partition, s.kafka_offset, s.signal_index, s.patient_id, s.time, %s, %s
+FROM waveform_stage s JOIN waveform w USING (patient_id, signal_index, time)
+WHERE w.samples IS DISTINCT FROM s.samples
+ON CONFLICT DO NOTHING"""
+_GAP = """
+INSERT INTO data_loss_gaps (query_id, batch_id, topic, kafka_partition, from_offset, to_offset,
+                            reason)
+VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"""
+# the database refused the data (22: data exception, 23: integrity): isolate and dead-letter;
+# anything else (connection, timeout, serialisation) fails the batch, which is retried whole
+_DATA_CLASSES = ("22", "23")
+
+
+def _rejected(exc: psycopg.Error) -> bool:
+    return bool(exc.sqlstate) and exc.sqlstate[:2] in _DATA_CLASSES
 
 
 def _check_registered(
     conn: psycopg.Connection, chunks: Sequence[tuple[SampleChunk, DeadLetter]]
-) -> tuple[list[SampleChunk], list[DeadLetter]]:
+) -> tuple[list[tuple[SampleChunk, DeadLetter]], list[DeadLetter]]:
     """Split chunks into those of registered patients with matching leads, and dead letters."""
     known = patients.registrations(conn, [c.patient for c, _ in chunks])
     good, dead = [], []
@@ -71,48 +116,112 @@ def _check_registered(
         if reason:
             dead.append(origin.with_reason(reason))
         else:
-            good.append(c)
+            good.append((c, origin))
     return good, dead
 
 
-def write_batch(conn: psycopg.Connection, key: BatchKey, batch: Batch) -> BatchResult | None:
-    """Commit `batch` once; None when this batch id was already committed (a replay)."""
+def write_batch(
+    conn: psycopg.Connection, key: BatchKey, batch: Batch,
+    before_commit: Callable[[list[DeadLetter]], None] | None = None,
+) -> BatchResult | None:
+    """Commit `batch` once; None when this batch id was already committed (a replay).
+
+    `before_commit` receives all of the batch's dead letters inside the transaction, just before
+    it commits (the raw writer publishes them to the dead-letter topic there: a crash before the
+    commit publishes them again on replay, at least once; the table has each once).
+    """
     try:
         with conn.transaction():
-            if not ledger.claim(conn, key, batch.messages):
+            if not ledger.claim(conn, key, batch.messages, batch.offsets):
                 return None
-            patients.register(conn, batch.metas)
+            dead = list(batch.dead)
+            refused = patients.register(conn, [m for m, _ in batch.metas])
+            dead += [batch.metas[k][1].with_reason(r) for k, r in sorted(refused.items())]
             good, unknown = _check_registered(conn, batch.chunks) if batch.chunks else ([], [])
-            dead = batch.dead + unknown
-            inserted = _copy_chunks(conn, good)
-            samples = sum(c.samples.size for c in good)
-            rows = sum(c.n_leads for c in good)
+            dead += unknown
+            stored, rejected, inserted, conflicts = _store_isolated(conn, key, good)
+            dead += rejected
+            kept = [c for c, _ in stored]
+            samples = sum(c.samples.size for c in kept)
+            rows = sum(c.n_leads for c in kept)
             dead_letters.insert(conn, key, dead)
-            ledger.finish(conn, key, chunks=len(good), samples=samples,
-                          duplicates=rows - inserted, dead=len(dead))
+            with conn.cursor() as cur:
+                cur.executemany(_GAP, [(key.query_id, key.batch_id, g.topic, g.partition,
+                                        g.from_offset, g.to_offset, g.reason) for g in batch.gaps])
+            ledger.finish(conn, key, chunks=len(kept), samples=samples,
+                          duplicates=rows - inserted - conflicts, dead=len(dead),
+                          conflicts=conflicts)
+            if before_commit is not None:
+                before_commit(dead)
     except psycopg.Error as exc:
         raise DatabaseError(
             f"batch {key.batch_id} of {key.query_name} ({key.query_id}) not written: {exc}"
         ) from exc
-    return BatchResult(len(good), samples, rows - inserted, dead)
+    return BatchResult(len(kept), samples, rows - inserted - conflicts, dead, conflicts,
+                       len(batch.gaps))
 
 
-def _copy_chunks(conn: psycopg.Connection, chunks: Sequence[SampleChunk]) -> int:
-    """COPY chunk rows (one per lead) via a staging table; returns rows newly inserted."""
-    if not chunks:
-        return 0
+def _store_isolated(
+    conn: psycopg.Connection, key: BatchKey, chunks: list[tuple[SampleChunk, DeadLetter]]
+) -> tuple[list[tuple[SampleChunk, DeadLetter]], list[DeadLetter], int, int]:
+    """Store `chunks` (stored, dead, rows inserted, rows in conflict), each group in a savepoint;
+    a group the database rejects is split in halves until each rejected chunk stands alone."""
+    stored: list[tuple[SampleChunk, DeadLetter]] = []
+    dead: list[DeadLetter] = []
+    inserted = conflicts = 0
+    pending = [chunks] if chunks else []
+    while pending:
+        group = pending.pop()
+        try:
+            with conn.transaction():
+                ins, con = _copy_chunks(conn, key, group)
+        except (psycopg.Error, ValueError, OverflowError) as exc:
+            # ValueError/OverflowError: a row Python cannot even build (the decoder's checks
+            # make it unreachable from Kafka; kept so a chunk made in code cannot fail a batch)
+            if isinstance(exc, psycopg.Error) and not _rejected(exc):
+                raise
+            if len(group) == 1:
+                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                code = exc.sqlstate if isinstance(exc, psycopg.Error) else type(exc).__name__
+                reason = f"rejected by the database ({code}): {detail}"
+                log.warning("%s/%s@%s: %s", group[0][1].topic, group[0][1].partition,
+                            group[0][1].offset, reason)
+                dead.append(group[0][1].with_reason(reason))
+            else:
+                mid = len(group) // 2
+                pending += [group[mid:], group[:mid]]
+            continue
+        stored += group
+        inserted += ins
+        conflicts += con
+    return stored, dead, inserted, conflicts
+
+
+def _copy_chunks(conn: psycopg.Connection, key: BatchKey,
+                 chunks: Sequence[tuple[SampleChunk, DeadLetter]]) -> tuple[int, int]:
+    """COPY chunk rows (one per lead) via the staging table and merge them; returns (rows newly
+    inserted, rows whose key was stored with other samples)."""
     conn.execute(_STAGE)
+    conn.execute(_STAGE_CLEAR)  # a rejected group's rows went with its savepoint; be sure
+    rows = 0
     with conn.cursor() as cur:
         with cur.copy(_STAGE_COPY) as copy:
-            copy.set_types(["text", "int2", "timestamptz", "int8", "int2[]", "int2", "int2"])
-            for c in chunks:
+            copy.set_types(["text", "int2", "timestamptz", "int8", "int2[]", "int2", "int2", "text",
+                            "int4", "int8"])
+            for c, o in chunks:
                 t = us_to_datetime(c.time_us())
                 lo, hi = c.samples.min(axis=1).tolist(), c.samples.max(axis=1).tolist()
                 for lead in range(c.n_leads):
                     copy.write_row((c.patient, lead, t, c.first_index, c.samples[lead].tolist(),
-                                    lo[lead], hi[lead]))
+                                    lo[lead], hi[lead], o.topic, o.partition, o.offset))
+                    rows += 1
         cur.execute(_STAGE_MERGE)
-        return cur.rowcount
+        inserted = cur.rowcount
+        conflicts = 0
+        if inserted < rows:  # some keys were stored before: same samples, or a conflict
+            cur.execute(_CONFLICTS, (key.query_id, key.batch_id))
+            conflicts = cur.rowcount
+        return inserted, conflicts
 
 
 # --- readers (as ecg_reader) ------------------------------------------------------------------

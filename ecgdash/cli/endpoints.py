@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from psycopg.conninfo import make_conninfo
+
 from ecgdash.core.errors import ConfigError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.devstack.manager import load_stack, local_secrets
@@ -27,8 +29,9 @@ def endpoints(s: Settings) -> Endpoints:
                 "external mode needs ECG_KAFKA_BOOTSTRAP, ECG_DB_ADMIN_DSN, ECG_DB_WRITER_DSN "
                 "and ECG_DB_READER_DSN"
             )
-        return Endpoints(s.kafka_bootstrap, s.db_admin_dsn.get_secret_value(),
-                         s.db_writer_dsn.get_secret_value(), s.db_reader_dsn.get_secret_value())
+        return Endpoints(s.kafka_bootstrap, _tls(s, s.db_admin_dsn.get_secret_value()),
+                         _tls(s, s.db_writer_dsn.get_secret_value()),
+                         _tls(s, s.db_reader_dsn.get_secret_value()))
     info = load_stack(s.home.resolve())
     if info is None or not info.pids:
         raise ConfigError(f"no local stack running in {s.home}: run `ecgdash stack up` first")
@@ -41,13 +44,30 @@ def bootstrap(s: Settings) -> str:
     return s.kafka_bootstrap or endpoints(s).bootstrap
 
 
+def writer_dsn(s: Settings) -> str:
+    """The ecg_writer DSN: all the jobs need (external mode: ECG_DB_WRITER_DSN only; the jobs
+    never hold the owner's DSN)."""
+    if s.db_mode == "external":
+        if not s.db_writer_dsn:
+            raise ConfigError("external mode needs ECG_DB_WRITER_DSN for the jobs")
+        return _tls(s, s.db_writer_dsn.get_secret_value())
+    return endpoints(s).writer_dsn
+
+
 def reader_dsn(s: Settings) -> str:
     """The ecg_reader DSN (external mode needs only ECG_DB_READER_DSN for reading)."""
     if s.db_mode == "external":
         if not s.db_reader_dsn:
             raise ConfigError("external mode needs ECG_DB_READER_DSN to read")
-        return s.db_reader_dsn.get_secret_value()
+        return _tls(s, s.db_reader_dsn.get_secret_value())
     return endpoints(s).reader_dsn
+
+
+def _tls(s: Settings, dsn: str) -> str:
+    """With ECG_DB_CA_FILE, the server's certificate is verified against it, host name included."""
+    if not s.db_ca_file:
+        return dsn
+    return make_conninfo(dsn, sslmode="verify-full", sslrootcert=s.db_ca_file)
 
 
 def role_passwords(s: Settings) -> tuple[str | None, str | None]:

@@ -54,7 +54,7 @@ def cmd_provision(args: argparse.Namespace, s: Settings) -> int:
         password=_env("ECG_DB_READER_PASSWORD"),
     )
     api = GrafanaApi.from_url(args.url, credential=credential, timeout=args.timeout)
-    report = provision(api, _config(args), db)
+    report = provision(api, _config(args), db, env=os.environ)
     for what in report.created:
         print(f"created  {what}")
     for what in report.updated:

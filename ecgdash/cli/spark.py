@@ -1,50 +1,111 @@
-"""``ecgdash spark raw-writer|hr-job``: run one streaming job until stopped."""
+"""``ecgdash spark raw-writer|hr-job|alarm-job``: run one streaming job until stopped, restarting
+it.
+
+A query that fails (a database outage longer than the writer's own retry, a broker that went
+away, a bug) is restarted from its checkpoint with backoff (10 s, doubling, at most
+``ECG_RESTART_BACKOFF_MAX_S``), with the settings and secrets read again, so a rotated password
+or a moved endpoint is picked up. SIGTERM/SIGINT stop it for good. A query that fails for a
+reason a restart cannot fix (its offsets are gone and ``ECG_FAIL_ON_DATA_LOSS`` is true) stops
+with exit code 1 and says why.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
+import threading
+import time
 from typing import Any
 
-from ecgdash.cli.endpoints import endpoints, kafka_security
+from ecgdash.cli.endpoints import bootstrap, kafka_security, writer_dsn
 from ecgdash.settings import Settings
+from ecgdash.spark_jobs.alarm_job import start_alarm_job
 from ecgdash.spark_jobs.hr_job import start_hr_job
 from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from ecgdash.spark_jobs.session import make_spark
 
+log = logging.getLogger("ecgdash.spark")
+FATAL = ("DataLossError", "ReplayMismatch")  # a restart would fail the same way
 
-def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
-    ep = endpoints(s)
-    spark = make_spark(s.spark_master, f"ecgdash-{args.job}")
+
+def _start(job: str, s: Settings, available_now: bool) -> tuple[Any, Any]:
+    spark = make_spark(s.spark_master, f"ecgdash-{job}", s.spark_shuffle_partitions)
     common = {
-        "bootstrap": ep.bootstrap, "topic": s.topic, "writer_dsn": ep.writer_dsn,
-        "source_format": s.kafka_format, "available_now": args.available_now,
+        "bootstrap": bootstrap(s), "topic": s.topic, "writer_dsn": writer_dsn(s),
+        "source_format": s.kafka_format, "available_now": available_now,
         "max_offsets_per_trigger": s.max_offsets_per_trigger, "security": kafka_security(s),
+        "fail_on_data_loss": s.fail_on_data_loss,
+        "exit_after_commit": s.fault_exit_after_commit,
     }
-    query: Any
-    if args.job == "raw-writer":
-        query, writer = start_raw_writer(
-            spark, dlq_topic=s.dlq_topic, checkpoint=s.checkpoint("raw_writer"),
-            trigger_s=s.raw_trigger_s, **common,
-        )
-    else:
-        query, writer = start_hr_job(
-            spark, checkpoint=s.checkpoint("hr_job"), trigger_s=s.hr_trigger_s, **common
-        )
+    if job == "raw-writer":
+        return start_raw_writer(spark, dlq_topic=s.dlq_topic, checkpoint=s.checkpoint("raw_writer"),
+                                trigger_s=s.raw_trigger_s, **common)
+    if job == "alarm-job":
+        return start_alarm_job(spark, checkpoint=s.checkpoint("alarm_job"),
+                               trigger_s=s.alarm_trigger_s, **common)
+    return start_hr_job(spark, checkpoint=s.checkpoint("hr_job"), trigger_s=s.hr_trigger_s, **common)
+
+
+def run_supervised(job: str, s: Settings, available_now: bool = False,
+                   settings_factory: Any = Settings) -> int:
+    """Run `job`, restarting it after a failure; 0 when stopped or done, 1 on a fatal error."""
+    stopping = threading.Event()
+    current: dict[str, Any] = {}
 
     def _stop(signum: int, frame: Any) -> None:
-        query.stop()
+        stopping.set()
+        q = current.get("query")
+        if q is not None:
+            q.stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    query.awaitTermination()
-    writer.close()
+    delay = 10.0
+    while not stopping.is_set():
+        started = time.monotonic()
+        query, writer = _start(job, s, available_now)
+        current["query"] = query
+        try:
+            query.awaitTermination()
+            error = None
+        except Exception as exc:  # StreamingQueryException: the batch's own error is inside
+            error = exc
+        finally:
+            writer.close()
+        if error is None or stopping.is_set():
+            return 0
+        text = str(error)
+        if any(name in text for name in FATAL):
+            log.error("%s stopped: %s", job, text.splitlines()[0] if text else error)
+            print(f"ecgdash: error: {job} stopped: {_first_reason(text)}")
+            return 1
+        if time.monotonic() - started > 3600:
+            delay = 10.0  # it ran for an hour: healthy; start the backoff again
+        log.error("%s failed (%s); restarting in %.0f s", job, _first_reason(text), delay)
+        print(f"ecgdash: {job} failed: {_first_reason(text)}; restarting in {delay:.0f} s", flush=True)
+        if stopping.wait(delay):
+            return 0
+        delay = min(delay * 2, s.restart_backoff_max_s)
+        s = settings_factory()  # secrets and endpoints read again
     return 0
 
 
+def _first_reason(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if "Error" in line or "error" in line:
+            return line[:300]
+    return text.strip().splitlines()[0][:300] if text.strip() else "unknown error"
+
+
+def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
+    return run_supervised(args.job, s, args.available_now)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    sp = sub.add_parser("spark", help="run a Spark streaming job")
-    sp.add_argument("job", choices=["raw-writer", "hr-job"])
+    sp = sub.add_parser("spark", help="run a Spark streaming job (restarted after failures)")
+    sp.add_argument("job", choices=["raw-writer", "hr-job", "alarm-job"])
     sp.add_argument("--available-now", action="store_true",
                     help="process what the topic holds now, then stop")
     sp.set_defaults(func=cmd_spark)

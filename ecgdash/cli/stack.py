@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ecgdash.devstack.manager import stack_down, stack_status, stack_up
 from ecgdash.settings import Settings
@@ -14,6 +15,10 @@ def cmd_stack(args: argparse.Namespace, s: Settings) -> int:
         mode = args.db or s.db_mode
         info = stack_up(s.home, mode, {s.topic: s.partitions, s.dlq_topic: 1})
         print(json.dumps({"mode": info.mode, "bootstrap": info.bootstrap, "ports": info.ports}))
+        if info.mode == "timescale":
+            print("note: the embedded TimescaleDB is single-user by design: it checks no passwords "
+                  "(roles separate our own processes' privileges, not people); it listens on "
+                  "127.0.0.1 only", file=sys.stderr)
     elif args.action == "down":
         print("stopped: " + (", ".join(stack_down(s.home)) or "nothing"))
     else:

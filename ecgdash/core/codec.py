@@ -9,6 +9,13 @@ Key: the patient id (UTF-8). Value, little-endian::
 
 A samples message of 2 leads x 360 samples is 32 + 1440 + 4 = 1476 bytes: 2.05 bytes/sample.
 The time of sample i of the patient's stream is ``start_us + i * 1e6 / fs`` (signal clock).
+
+``decode`` accepts only what every later stage can take, so that one message can never fail a
+batch downstream: times within [1900, 2200) (Python datetimes, pandas' nanoseconds and
+PostgreSQL's timestamptz all hold them), integers within their database columns' types, finite
+numbers, text without NUL (PostgreSQL refuses it), a patient id matched in full (a trailing
+newline is not an id), and metadata JSON of bounded size and nesting depth. Anything else is a
+:class:`DecodeError` naming the field, which the jobs dead-letter.
 """
 
 from __future__ import annotations
@@ -33,7 +40,17 @@ _SAMPLES = struct.Struct("<2sBBBxHdqq")
 _CRC = struct.Struct("<I")
 MAX_LEADS = 32
 MAX_FS_HZ = 100_000.0
-_PATIENT_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# the signal clock's range: [1900-01-01, 2200-01-01) in epoch microseconds
+TIME_MIN_US = -2_208_988_800_000_000
+TIME_MAX_US = 7_258_118_400_000_000
+MAX_META_BYTES = 64 * 1024  # a 32-lead registration is ~4 kB
+MAX_JSON_DEPTH = 4  # {"signals": [{...}]} is depth 3
+MAX_TEXT = 256  # record, lead and unit names (characters)
+INT32 = (-(2**31), 2**31 - 1)  # signals.baseline, signals.adc_zero
+MAX_ADC_RES = 32  # bits (WFDB: 0 = unspecified)
+MAX_GAIN = 1e9  # ADC units per physical unit
+MAX_SOURCE_SAMPLES = 2**53  # exact in a double, far beyond any record
+_PATIENT_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # used with fullmatch, as the database CHECK
 
 
 @dataclass(frozen=True)
@@ -86,8 +103,13 @@ class SampleChunk:
 
 
 def _check_patient(patient: str) -> None:
-    if not _PATIENT_RE.match(patient):
+    if not _PATIENT_RE.fullmatch(patient):
         raise DecodeError(f"bad patient id {patient!r}: 1-64 chars of A-Z a-z 0-9 _ . : -")
+
+
+def _check_time(us: float, what: str) -> None:
+    if not TIME_MIN_US <= us < TIME_MAX_US:
+        raise DecodeError(f"{what} {us:.0f} us is outside the signal clock's range 1900-2200")
 
 
 def encode_key(patient: str) -> bytes:
@@ -160,6 +182,9 @@ def _decode_samples(patient: str, value: bytes) -> SampleChunk:
         raise DecodeError(f"bad sampling rate {fs!r} Hz")
     if first < 0:
         raise DecodeError(f"negative first sample index {first}")
+    _check_time(start_us, "stream start")
+    _check_time(start_us + first * 1e6 / fs, "chunk time")
+    _check_time(start_us + (first + n) * 1e6 / fs, "chunk end")
     expected = _SAMPLES.size + 2 * n_leads * n + _CRC.size
     if len(value) != expected:
         raise DecodeError(f"length {len(value)} bytes, expected {expected} for {n_leads}x{n}")
@@ -167,27 +192,94 @@ def _decode_samples(patient: str, value: bytes) -> SampleChunk:
     return SampleChunk(patient, fs, start_us, first, data.reshape(n_leads, n).astype(np.int16))
 
 
-def _decode_meta(patient: str, value: bytes) -> PatientMeta:
+def _json_depth(text: bytes) -> int:
+    """Nesting depth of JSON arrays and objects (strings skipped), without recursion."""
+    depth = deepest = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == 0x5C:  # backslash
+                escaped = True
+            elif ch == 0x22:  # quote
+                in_str = False
+        elif ch == 0x22:
+            in_str = True
+        elif ch in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _int(doc: dict, name: str, lo: int, hi: int) -> int:
+    v = doc.get(name)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise DecodeError(f"bad metadata: {name} must be an integer, got {v!r}"[:200])
+    if not lo <= v <= hi:
+        raise DecodeError(f"bad metadata: {name} {v} outside [{lo}, {hi}]")
+    return v
+
+
+def _float(doc: dict, name: str, lo: float, hi: float) -> float:
+    v = doc.get(name)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise DecodeError(f"bad metadata: {name} must be a number, got {v!r}"[:200])
+    f = float(v)
+    if not (math.isfinite(f) and lo <= f <= hi):
+        raise DecodeError(f"bad metadata: {name} {v!r} outside [{lo:g}, {hi:g}] or not finite")
+    return f
+
+
+def _text(doc: dict, name: str, default: str | None = None, min_len: int = 1) -> str:
+    v = doc.get(name, default)
+    if not isinstance(v, str) or not min_len <= len(v) <= MAX_TEXT or "\x00" in v:
+        raise DecodeError(f"bad metadata: {name} must be {min_len}-{MAX_TEXT} characters "
+                          f"without NUL, got {v!r}"[:200])
     try:
-        doc = json.loads(value[_COMMON.size : -_CRC.size])
-        signals = tuple(
-            SignalMeta(
-                lead=str(s["lead"]), gain=float(s["gain"]), baseline=int(s["baseline"]),
-                adc_res=int(s["adc_res"]), adc_zero=int(s["adc_zero"]), units=str(s["units"]),
-            )
-            for s in doc["signals"]
-        )
-        meta = PatientMeta(
-            patient=patient, record=str(doc["record"]), fs=float(doc["fs"]),
-            start_us=int(doc["start_us"]), source_offset=int(doc["source_offset"]),
-            n_source_samples=int(doc["n_source_samples"]), signals=signals,
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DecodeError(f"bad metadata: {exc!r}") from exc
-    if not signals or len(signals) > MAX_LEADS:
-        raise DecodeError(f"metadata has {len(signals)} signals")
-    if not (math.isfinite(meta.fs) and 0 < meta.fs <= MAX_FS_HZ):
-        raise DecodeError(f"bad sampling rate {meta.fs!r} Hz in metadata")
-    if any(not math.isfinite(s.gain) or s.gain == 0 for s in signals):
-        raise DecodeError("metadata has a zero or non-finite gain")
-    return meta
+        v.encode("utf-8")  # JSON may escape a lone surrogate, which no database text can hold
+    except UnicodeEncodeError as exc:
+        raise DecodeError(f"bad metadata: {name} is not valid Unicode ({exc.reason})") from exc
+    return v
+
+
+def _decode_meta(patient: str, value: bytes) -> PatientMeta:
+    raw = value[_COMMON.size : -_CRC.size]
+    if len(raw) > MAX_META_BYTES:
+        raise DecodeError(f"bad metadata: {len(raw)} bytes, at most {MAX_META_BYTES}")
+    if _json_depth(raw) > MAX_JSON_DEPTH:
+        raise DecodeError(f"bad metadata: JSON nested deeper than {MAX_JSON_DEPTH}")
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"bad metadata: not JSON ({exc!s:.100})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("signals"), list):
+        raise DecodeError("bad metadata: an object with a signals list is expected")
+    if not 1 <= len(doc["signals"]) <= MAX_LEADS:
+        raise DecodeError(f"metadata has {len(doc['signals'])} signals, 1-{MAX_LEADS} allowed")
+    signals = []
+    for i, sig in enumerate(doc["signals"]):
+        if not isinstance(sig, dict):
+            raise DecodeError(f"bad metadata: signal {i} is not an object")
+        gain = _float(sig, "gain", -MAX_GAIN, MAX_GAIN)
+        if gain == 0:
+            raise DecodeError(f"bad metadata: signal {i} has a zero gain")
+        signals.append(SignalMeta(
+            lead=_text(sig, "lead"), gain=gain, baseline=_int(sig, "baseline", *INT32),
+            adc_res=_int(sig, "adc_res", 0, MAX_ADC_RES), adc_zero=_int(sig, "adc_zero", *INT32),
+            units=_text(sig, "units", "mV", min_len=0),
+        ))
+    fs = doc.get("fs")
+    if isinstance(fs, bool) or not isinstance(fs, int | float) or not (
+            math.isfinite(fs) and 0 < fs <= MAX_FS_HZ):
+        raise DecodeError(f"bad sampling rate {fs!r} Hz in metadata"[:200])
+    fs = float(fs)
+    start_us = _int(doc, "start_us", TIME_MIN_US, TIME_MAX_US - 1)
+    return PatientMeta(
+        patient=patient, record=_text(doc, "record"), fs=fs, start_us=start_us,
+        source_offset=_int(doc, "source_offset", 0, MAX_SOURCE_SAMPLES),
+        n_source_samples=_int(doc, "n_source_samples", 1, MAX_SOURCE_SAMPLES),
+        signals=tuple(signals),
+    )

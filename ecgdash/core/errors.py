@@ -7,6 +7,8 @@
      +-- DeliveryError                a Kafka produce was not acknowledged
      +-- DatabaseError                a database step failed
      |    +-- MigrationError          a migration is missing, changed or failed
+     |    +-- ReplayMismatch          a committed batch id came back with other offsets
+     +-- DataLossError                offsets still to be read are gone from the topic
      +-- StackError                   a local service did not start or stop
      +-- ExportError                  an export request is invalid (unknown patient, bad range)
 """
@@ -57,3 +59,13 @@ class StackError(ECGDashError):
 
 class ExportError(ECGDashError):
     """An export request names an unknown patient, an empty or inverted range, or a bad format."""
+
+
+class ReplayMismatch(DatabaseError):
+    """A batch id already in the ledger came back with other Kafka offsets: the checkpoint and
+    the ledger disagree, so skipping it could lose data and writing it could double it."""
+
+
+class DataLossError(ECGDashError):
+    """Offsets a query still had to read are gone from the topic (retention, a re-created topic,
+    a broker restarted without its storage); names the partition and the offsets."""

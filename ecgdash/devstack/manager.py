@@ -34,9 +34,9 @@ class StackInfo:
 
     mode: str
     bootstrap: str
-    admin_dsn: str
-    writer_dsn: str
-    reader_dsn: str
+    admin_dsn: str = field(repr=False)  # DSNs carry passwords: never in a repr or a log line
+    writer_dsn: str = field(repr=False)
+    reader_dsn: str = field(repr=False)
     pids: dict[str, int] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -92,6 +92,8 @@ def stack_up(home: Path, mode: str, topics: dict[str, int]) -> StackInfo:
     if mode not in LOCAL_MODES:
         raise StackError(f"stack mode must be one of {LOCAL_MODES}, not {mode!r}")
     home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)  # local state, logs and generated passwords: the user's own
     old = load_stack(home)
     if old and old.mode != mode and any(pid_alive(p) for p in old.pids.values()):
         raise StackError(f"a {old.mode} stack is running in {home}: `ecgdash stack down` first")

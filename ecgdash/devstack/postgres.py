@@ -65,13 +65,16 @@ def init_cluster(data_dir: Path, superuser_password: str) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     pwfile = data_dir.parent / ".pwfile"
-    pwfile.write_text(superuser_password + "\n")
+    pwfile.unlink(missing_ok=True)
+    # 0600 from its creation: the password is never readable by others, not even for a moment
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(superuser_password + "\n")
     try:
         if user:
             _make_traversable(data_dir.parent)
             _chown_tree(data_dir, user)
             os.chown(pwfile, pwd.getpwnam(user).pw_uid, -1)
-        pwfile.chmod(0o600)
         subprocess.run(
             [str(pg_bin() / "initdb"), "-D", str(data_dir), "-U", SUPERUSER,
              "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8", "--no-sync"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import struct
 import zlib
 
@@ -97,3 +99,238 @@ def test_encoder_refuses_what_it_cannot_carry() -> None:
         encode_samples(SampleChunk("p1", 360.0, 0, 0, np.zeros((0, 10), np.int16)))
     with pytest.raises(DecodeError):
         encode_key("has space")
+
+
+# --- the wire format byte for byte, limits at their edges, exact reasons ------------------------
+# (what the mutation bench, bench/mutation.py, showed untested: a change to any of these fails)
+
+def test_samples_wire_format_golden() -> None:
+    """The version-1 samples layout of the module docstring, written out by hand."""
+    c = SampleChunk("p1", 360.0, 1, 2, np.array([[1, -2, 3], [256, -32768, 32767]], dtype=np.int16))
+    body = bytes.fromhex(
+        "4543" "01" "01"          # magic "EC", version 1, kind 1 (samples)
+        "02" "00" "0300"          # 2 leads, pad, 3 samples (u16 LE)
+        "0000000000807640"        # fs 360.0 (f64 LE)
+        "0100000000000000"        # start_us 1 (i64 LE)
+        "0200000000000000"        # first_index 2 (i64 LE)
+        "0100" "feff" "0300"      # lead 0: 1, -2, 3 (int16 LE)
+        "0001" "0080" "ff7f"      # lead 1: 256, -32768, 32767
+    )
+    assert encode_samples(c) == body + zlib.crc32(body).to_bytes(4, "little")
+
+
+def test_meta_wire_format_golden() -> None:
+    value = encode_meta(META)
+    assert value[:4] == b"EC\x01\x02"  # magic, version 1, kind 2 (metadata)
+    assert value[-4:] == zlib.crc32(value[:-4]).to_bytes(4, "little")
+    assert json.loads(value[4:-4]) == {
+        "record": "101", "fs": 360.0, "start_us": 1_700_000_000_000_000, "source_offset": 720,
+        "n_source_samples": 650_000,
+        "signals": [{"lead": "MLII", "gain": 200.0, "baseline": 1024, "adc_res": 11, "adc_zero": 1024,
+                     "units": "mV"},
+                    {"lead": "V1", "gain": 200.0, "baseline": 1024, "adc_res": 11, "adc_zero": 1024,
+                     "units": "mV"}],
+    }  # fmt: skip
+
+
+def test_values_are_frozen_with_documented_defaults() -> None:
+    sig = SignalMeta("II", 200.0, 0, 12, 0)
+    assert sig.units == "mV"
+    meta = PatientMeta("p", "r", 360.0, 0, 0, 1)
+    assert meta.signals == ()
+    c = chunk(3, 5)
+    assert (c.n_leads, c.n_samples) == (3, 5)  # properties, not methods; rows are leads
+    for value, name in ((sig, "gain"), (meta, "fs"), (c, "first_index")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, name, 1)
+
+
+@pytest.mark.parametrize("first", [0, 1, 10**12])
+def test_first_index_range(first: int) -> None:
+    d = decode(b"p1", encode_samples(chunk(1, 4, first=first)))
+    assert isinstance(d, SampleChunk) and d.first_index == first
+
+
+def test_first_index_beyond_the_signal_clock_is_refused() -> None:
+    """2**62 samples after a 2023 start is past year 2200: no later stage could store it."""
+    with pytest.raises(DecodeError) as info:
+        decode(b"p1", encode_samples(chunk(1, 4, first=2**62)))
+    assert info.value.reason.startswith("chunk time ")
+
+
+@pytest.mark.parametrize("fs", [0.5, 1.0, 100_000.0])
+def test_sampling_rates_at_the_edges_decode(fs: float) -> None:
+    c = SampleChunk("p1", fs, 0, 0, np.zeros((1, 2), np.int16))
+    assert decode(b"p1", encode_samples(c)).fs == fs
+    meta = dataclasses.replace(META, fs=fs)
+    assert decode(b"p1", encode_meta(meta)) == meta
+
+
+@pytest.mark.parametrize("fs", [0.0, -1.0, 100_000.5, float("inf"), float("nan")])
+def test_sampling_rates_out_of_range_are_refused(fs: float) -> None:
+    c = SampleChunk("p1", fs, 0, 0, np.zeros((1, 2), np.int16))
+    with pytest.raises(DecodeError) as info:
+        decode(b"p1", encode_samples(c))
+    assert info.value.reason == f"bad sampling rate {fs!r} Hz"
+    with pytest.raises(DecodeError) as info:
+        decode(b"p1", encode_meta(dataclasses.replace(META, fs=fs)))
+    assert info.value.reason == f"bad sampling rate {fs!r} Hz in metadata"
+
+
+@pytest.mark.parametrize("n_signals", [1, 32])
+def test_metadata_lead_counts_that_decode(n_signals: int) -> None:
+    meta = dataclasses.replace(META, signals=(META.signals[0],) * n_signals)
+    assert decode(b"p1", encode_meta(meta)) == meta
+
+
+@pytest.mark.parametrize("n_signals", [0, 33])
+def test_metadata_lead_counts_refused(n_signals: int) -> None:
+    meta = dataclasses.replace(META, signals=(META.signals[0],) * n_signals)
+    with pytest.raises(DecodeError) as info:
+        decode(b"p1", encode_meta(meta))
+    assert info.value.reason == f"metadata has {n_signals} signals, 1-32 allowed"
+
+
+@pytest.mark.parametrize("gain,reason", [
+    (0.0, "bad metadata: signal 1 has a zero gain"),
+    (float("nan"), "bad metadata: gain nan outside [-1e+09, 1e+09] or not finite"),
+    (float("inf"), "bad metadata: gain inf outside [-1e+09, 1e+09] or not finite"),
+])
+def test_metadata_gain_refused(gain: float, reason: str) -> None:
+    bad = dataclasses.replace(META.signals[1], gain=gain)
+    meta = dataclasses.replace(META, signals=(META.signals[0], bad))
+    with pytest.raises(DecodeError) as info:
+        decode(b"p1", encode_meta(meta))
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [np.zeros(10, np.int16), np.zeros((1, 2, 3), np.int16), np.zeros((0, 10), np.int16),
+     np.zeros((33, 10), np.int16), np.zeros((1, 0), np.int16), np.zeros((1, 65536), np.int16)],
+    ids=["1-d", "3-d", "no-leads", "33-leads", "no-samples", "65536-samples"],
+)
+def test_encoder_refuses_shapes_it_cannot_carry(samples: np.ndarray) -> None:
+    with pytest.raises(ValueError) as info:
+        encode_samples(SampleChunk("p1", 360.0, 0, 0, samples))
+    assert str(info.value) == f"samples must be (1..32, 1..65535), got {samples.shape}"
+
+
+def test_encode_key_is_the_utf8_patient_id() -> None:
+    assert encode_key("bed-12_a.b:c") == b"bed-12_a.b:c"
+    assert encode_key("x" * 64) == b"x" * 64
+
+
+@pytest.mark.parametrize("patient", ["", "x" * 65, "has space", "ünï", "a/b"])
+def test_bad_patient_ids_are_named(patient: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        encode_key(patient)
+    assert info.value.reason == f"bad patient id {patient!r}: 1-64 chars of A-Z a-z 0-9 _ . : -"
+    with pytest.raises(DecodeError):
+        decode(patient.encode(), GOOD)
+
+
+def _meta_value(text: bytes) -> bytes:
+    return resign(b"EC\x01\x02" + text + b"\0\0\0\0")
+
+
+@pytest.mark.parametrize(
+    "key,value,reason",
+    [
+        (None, GOOD, "missing key (patient id)"),
+        (b"\xff\xfe", GOOD, "key is not UTF-8"),
+        (b"p1", None, "value too short (0 bytes)"),
+        (b"p1", b"EC\x01", "value too short (3 bytes)"),
+        (b"p1", b"EC\x01\x02\0\0\0", "value too short (7 bytes)"),
+        (b"p1", b"XX" + GOOD[2:], "bad magic b'XX'"),
+        (b"p1", resign(GOOD[:2] + b"\x09" + GOOD[3:]), "unsupported version 9"),
+        (b"p1", resign(GOOD[:3] + b"\x07" + GOOD[4:]), "unknown message kind 7"),
+        (b"p1", GOOD[:-5] + bytes([GOOD[-5] ^ 1]) + GOOD[-4:], "checksum mismatch (corrupt message)"),
+        (b"p1", resign(GOOD[:24] + b"\0\0\0\0"), "samples header truncated (28 bytes)"),
+        (b"p1", resign(GOOD[:31] + b"\0\0\0\0"), "samples header truncated (35 bytes)"),
+        (b"p1", resign(GOOD[:32] + b"\0\0\0\0"), "length 36 bytes, expected 1476 for 2x360"),
+        (b"p1", resign(GOOD[:-200]), "length 1276 bytes, expected 1476 for 2x360"),
+        (b"p1", resign(GOOD[:4] + b"\x00" + GOOD[5:]), "bad lead count 0"),
+        (b"p1", resign(GOOD[:4] + b"\x21" + GOOD[5:]), "bad lead count 33"),
+        (b"p1", resign(GOOD[:6] + b"\x00\x00" + GOOD[8:]), "no samples"),
+        (b"p1", resign(GOOD[:24] + struct.pack("<q", -1) + GOOD[32:]), "negative first sample index -1"),
+        (b"p1", _meta_value(b""), "bad metadata: not JSON (Expecting value: line 1 column 1 "
+                                  "(char 0))"),
+        (b"p1", _meta_value(b'{"record": "r"}'),
+         "bad metadata: an object with a signals list is expected"),
+    ],
+)
+def test_malformed_rejected_with_exact_reason(key: bytes | None, value: bytes | None, reason: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode(key, value)
+    assert info.value.reason == reason == str(info.value)
+
+
+def meta_with(**changes: object) -> bytes:
+    """A metadata message with top-level fields (or signal 0's, prefix ``sig_``) changed,
+    re-signed so that decoding reaches the field checks."""
+    import json
+
+    doc = json.loads(encode_meta(META)[4:-4])
+    for k, v in changes.items():
+        if k.startswith("sig_"):
+            doc["signals"][0][k[4:]] = v
+        else:
+            doc[k] = v
+    body = b"EC\x01\x02" + json.dumps(doc).encode()
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def raw_meta(text: bytes) -> bytes:
+    body = b"EC\x01\x02" + text
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+YEAR_10000_US = 253_402_300_800_000_000
+
+
+@pytest.mark.parametrize(
+    "key,value,reason",
+    [
+        # the classes a faulty producer sent past decode() before (issue 10), each by name
+        (b"p1", raw_meta(b"[" * 100_000 + b"]" * 100_000), "bytes, at most"),
+        (b"p1", raw_meta(b"[" * 5000 + b"]" * 5000), "nested deeper"),
+        (b"p1", meta_with(sig_baseline=float("inf")), "baseline"),
+        (b"p1", meta_with(sig_gain=float("inf")), "gain"),
+        (b"p1", meta_with(fs=float("nan")), "sampling rate nan"),
+        (b"p1", meta_with(start_us=YEAR_10000_US), "start_us"),
+        (b"p1", meta_with(n_source_samples=0), "n_source_samples"),
+        (b"p1", meta_with(source_offset=-1), "source_offset"),
+        (b"p1", meta_with(sig_adc_res=40000), "adc_res"),
+        (b"p1", meta_with(sig_baseline=2**31), "baseline"),
+        (b"p1", meta_with(sig_adc_zero=-(2**31) - 1), "adc_zero"),
+        (b"p1", meta_with(sig_lead="V\x001"), "lead"),
+        (b"p1", meta_with(record=""), "record"),
+        (b"p1", meta_with(record="r" * 300), "record"),
+        (b"p1", meta_with(sig_gain=True), "gain"),
+        (b"p1", meta_with(signals=[]), "0 signals"),
+        (b"p1", meta_with(signals={"a": 1}), "signals list"),
+        (b"p1", raw_meta(b"[1, 2]"), "signals list"),
+        (b"p1\n", GOOD, "bad patient id"),
+        (b"p1\n", encode_meta(META), "bad patient id"),
+        (b"p1", resign(GOOD[:16] + struct.pack("<q", YEAR_10000_US) + GOOD[24:]), "stream start"),
+        (b"p1", resign(GOOD[:24] + struct.pack("<q", 2**62) + GOOD[32:]), "chunk time"),
+        (b"p1", resign(GOOD[:8] + struct.pack("<d", 1e-300) + GOOD[16:]), "chunk"),
+    ],
+)
+def test_decodable_but_extreme_rejected(key: bytes, value: bytes, reason: str) -> None:
+    """Everything the database, the clock or the detector would refuse fails at decode time."""
+    with pytest.raises(DecodeError) as info:
+        decode(key, value)
+    assert reason in info.value.reason, info.value.reason
+
+
+def test_units_may_be_empty_and_default_to_mv() -> None:
+    assert decode(b"p1", meta_with(sig_units="")).signals[0].units == ""
+    import json
+
+    doc = json.loads(encode_meta(META)[4:-4])
+    del doc["signals"][0]["units"]
+    body = b"EC\x01\x02" + json.dumps(doc).encode()
+    meta = decode(b"p1", body + struct.pack("<I", zlib.crc32(body)))
+    assert meta.signals[0].units == "mV"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from ecgdash.timescale.migrate import migrate
 
 from ecgdash.devstack.manager import wait_db
+from ecgdash.timescale.migrate import migrate
 from tests.helpers.grafana_data import READER_PASSWORD, STREAMS, detect, load_all, reader_dsn
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from ecgdash.grafana.macros import (
     MacroError,
     QueryContext,
@@ -13,7 +14,6 @@ from ecgdash.grafana.macros import (
     format_interval,
     round_interval_ms,
 )
-
 from tests.helpers.grafana_data import T0
 
 FROM = datetime(2017, 4, 21, 5, 1, 17, tzinfo=UTC)
@@ -33,11 +33,16 @@ def test_time_macros_as_documented() -> None:
 
 
 def test_interval_follows_grafana_rounding() -> None:
+    """Spot checks; test_grafana_npm.py compares the whole table with @grafana/data itself."""
     assert round_interval_ms(1400) == 1000 and round_interval_ms(1600) == 2000
     assert round_interval_ms(86_400) == 60_000  # 24 h over 1000 points: 1m
-    ctx = QueryContext(FROM, TO, max_data_points=300)  # 5 min / 300 = 1 s
+    assert round_interval_ms(10) == 10  # bounds are exclusive, as in rangeUtil.roundInterval
+    ctx = QueryContext(FROM, TO, max_data_points=300, min_interval_ms=1)  # 5 min / 300 = 1 s
     assert expand("$__interval $__interval_ms ${__interval_ms}", ctx) == "1s 1000 1000"
     assert format_interval(500) == "500ms" and format_interval(3_600_000) == "1h"
+    assert format_interval(90_000) == "1m"  # secondsToHms: the largest whole unit only
+    # a SQL datasource without jsonData.timeInterval floors $__interval at 1 m
+    assert QueryContext(FROM, TO, max_data_points=300).interval_ms == 60_000
 
 
 def test_variable_quoting() -> None:

@@ -24,15 +24,17 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
-from ecgdash.ingest.records import read_record
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.waveform import Batch, write_batch
 
 from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.core.qrs.quality import LeadFlag
+from ecgdash.ingest.records import read_record
+from ecgdash.timescale.admissions import admit, discharge
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.waveform import Batch, Gap, write_batch
 from tests.helpers import MITDB
+from tests.helpers.grafana_alarms import insert_alarm_events
 
 DATA = MITDB
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -96,11 +98,21 @@ def load_waveform(conn: psycopg.Connection) -> None:
                 chunks.append((c, DeadLetter("ecg.waveform", 0, batch_id * 1000 + i0 // step,
                                              s.patient.encode(), None, "")))
         write_batch(conn, BatchKey("test-raw-writer", "raw_writer", batch_id),
-                    Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+                    Batch(metas=[(meta, DeadLetter("ecg.waveform", 0, batch_id * 1000 + 999,
+                                              s.patient.encode()))],
+                          chunks=chunks, messages=len(chunks) + 1))
     stray = SampleChunk("not-registered", 360.0, _us(T0), 0, np.zeros((2, 360), np.int16))
     origin = DeadLetter("ecg.waveform", 1, 99, b"not-registered", b"", "")
-    write_batch(conn, BatchKey("test-raw-writer", "raw_writer", len(STREAMS)),
-                Batch(chunks=[(stray, origin)], messages=1))
+    # the pipeline board's other faults, through the same write: a resend of sinus-101's second
+    # chunk with other values (a sample conflict) and a gap the source reported
+    s = STREAMS[0]
+    resend = SampleChunk(s.patient, s.fs, _us(T0), int(s.fs), np.ones((2, int(s.fs)), np.int16))
+    batch = Batch(chunks=[(stray, origin),
+                          (resend, DeadLetter("ecg.waveform", 0, 98, s.patient.encode()))],
+                  messages=2)
+    batch.gaps.append(Gap("ecg.waveform", 2, 1200, 1500, "test: offsets 1200..1499 deleted "
+                          "before they were read (retention)"))
+    write_batch(conn, BatchKey("test-raw-writer", "raw_writer", len(STREAMS)), batch)
 
 
 def _flags(flags: tuple[int, ...]) -> str:
@@ -163,21 +175,31 @@ def _copy(cur: psycopg.Cursor, sql: str, types: list[str], rows: list[tuple]) ->
 
 
 
+# Beds: every stream admitted from an hour before T0 (bed labels in natural order: "Bed 2" comes
+# before "Bed 10"), and one patient discharged before T0, who must not appear on the wall.
+BEDS = {"sinus-101": "Bed 1", "sinus-106": "Bed 2", "fast-101": "Bed 3", "gap-119": "Bed 10",
+        "pause-101": "Bed 4"}
+DISCHARGED = ("Bed 5", "gone-208")
+
+
+def admit_beds(conn: psycopg.Connection) -> None:
+    for patient, bed in BEDS.items():
+        admit(conn, bed, patient, T0 - timedelta(hours=1))
+    admit(conn, DISCHARGED[0], DISCHARGED[1], T0 - timedelta(hours=2))
+    discharge(conn, DISCHARGED[1], T0 - timedelta(minutes=30))
+
+
 def load_all(dsn: str, detections: dict[str, tuple[list[tuple], list[tuple]]]) -> None:
     with psycopg.connect(dsn) as conn:
         load_waveform(conn)
+        admit_beds(conn)
+        insert_alarm_events(conn, T0)
         with conn.transaction(), conn.cursor() as cur:
             for beats, quality in detections.values():
                 _copy(cur, _BEAT, _BEAT_TYPES, beats)
                 _copy(cur, _QUALITY, _QUALITY_TYPES, quality)
             cur.execute("SELECT refresh_hr_rollups(%s, %s, %s)",
                         ([s.patient for s in STREAMS], T0, T0 + timedelta(seconds=SECONDS)))
-
-
-def _reader(host_port: str, extra: str = "") -> str:
-    return f"postgresql://ecg_reader:{READER_PASSWORD}@{host_port}/postgres{extra}"
-
-
 
 
 def reader_dsn(host_port: str, extra: str = "") -> str:

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+
 from ecgdash.grafana.macros import QueryContext, expand
 
 TIMESTAMPTZ = 1184
+INT8 = 20
 NUMERIC = {20, 21, 23, 700, 701, 1700}
 TEXT = {25, 1043}
 

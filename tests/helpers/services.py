@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecgdash.ingest.sample_records import mitdb
-
 from ecgdash.devstack.procs import LOCALHOST
+from ecgdash.ingest.sample_records import mitdb
 
 MITDB = mitdb()  # the committed MIT-BIH records 101, 106, 119, 208
 

@@ -9,9 +9,9 @@ import boto3
 import numpy as np
 import pytest
 import wfdb
-from ecgdash.ingest.records import S3Records, list_local, load_records, read_record
 
 from ecgdash.core.errors import RecordError
+from ecgdash.ingest.records import S3Records, list_local, load_records, read_record
 from tests.helpers import MITDB
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from ecgdash.ingest.records import read_record
-from ecgdash.ingest.replay import plan_streams, replay
 
 from ecgdash.core.codec import PatientMeta, SampleChunk, decode
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.replay import plan_streams, replay
 from tests.helpers import MITDB
 
 

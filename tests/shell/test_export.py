@@ -16,16 +16,16 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
-from ecgdash.ingest.records import read_record
-from ecgdash.timescale.dead_letters import DeadLetter
-from ecgdash.timescale.heart_rate import write_hr_batch
-from ecgdash.timescale.ledger import BatchKey
-from ecgdash.timescale.waveform import Batch, write_batch
 
 from ecgdash.core.codec import PatientMeta, SampleChunk
 from ecgdash.core.errors import ExportError
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.export import INVALID, export
+from ecgdash.ingest.records import read_record
+from ecgdash.timescale.dead_letters import DeadLetter
+from ecgdash.timescale.heart_rate import write_hr_batch
+from ecgdash.timescale.ledger import BatchKey
+from ecgdash.timescale.waveform import Batch, write_batch
 from tests.helpers import MITDB, Db
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,8 @@ def _load(db: Db, cache: dict) -> tuple[str, np.ndarray, np.ndarray]:
             for b in beats]  # fmt: skip
     with psycopg.connect(db.writer) as conn:
         write_batch(conn, BatchKey(f"export-test-{patient}", "raw_writer", 0),
-                    Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+                    Batch(metas=[(meta, DeadLetter("t", 1, 0, patient.encode()))], chunks=chunks,
+                          messages=len(chunks) + 1))
         write_hr_batch(conn, BatchKey(f"export-test-hr-{patient}", "hr_job", 0), rows)
     cache[db.mode] = (patient, adc, np.array([b.index for b in beats]))
     return cache[db.mode]
@@ -169,7 +170,8 @@ def _store_streams(db: Db, patient: str, streams) -> None:
                        DeadLetter("t", 0, i, patient.encode(), None, ""))
                       for i in range(0, adc.shape[0], FS)]  # fmt: skip
             write_batch(conn, BatchKey(f"streams-{patient}", "raw_writer", batch_id),
-                        Batch(metas=[meta], chunks=chunks, messages=len(chunks) + 1))
+                        Batch(metas=[(meta, DeadLetter("t", 1, 0, patient.encode()))], chunks=chunks,
+                          messages=len(chunks) + 1))
 
 
 def test_restarted_stream_exports_by_time(db: Db, tmp_path: Path) -> None:
@@ -217,3 +219,46 @@ def test_grid_follows_the_stream_covering_the_range(db: Db, tmp_path: Path) -> N
     z = np.load(res.files[0])
     assert int(z["start_index"]) == FS and res.missing == 0
     np.testing.assert_array_equal(z["adc"], r2[FS : 9 * FS])
+
+
+def test_export_reads_compressed_chunks(pg_timescale: Db, tmp_path: Path) -> None:
+    """TimescaleDB compresses waveform chunks after 2 hours: a range read back from a compressed
+    chunk (both leads of a patient in one segment) is still bit-exact in every format.
+
+    The patient's 40 s lie in an hour no other test writes (November 2018), so compressing that
+    chunk touches nobody else's rows.
+    """
+    import wfdb
+
+    rec = read_record(MITDB / "106").adc
+    patient = f"compressed-{uuid.uuid4().hex[:6]}"
+    t0 = datetime(2018, 11, 5, 14, 0, 5, tzinfo=UTC)
+    _store_streams(pg_timescale, patient, [(t0, rec[: 40 * FS])])
+    with psycopg.connect(pg_timescale.admin, autocommit=True) as conn:
+        chunks = conn.execute(
+            "SELECT quote_ident(chunk_schema) || '.' || quote_ident(chunk_name) "
+            "FROM timescaledb_information.chunks "
+            "WHERE hypertable_name = 'waveform' AND range_start <= %s AND range_end > %s",
+            (t0, t0)).fetchall()
+        assert len(chunks) == 1
+        conn.execute("SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (chunks[0][0],))
+        state = conn.execute(
+            "SELECT is_compressed FROM timescaledb_information.chunks WHERE hypertable_name = 'waveform' "
+            "AND quote_ident(chunk_schema) || '.' || quote_ident(chunk_name) = %s", (chunks[0][0],))
+        assert state.fetchone() == (True,)
+    start, end = t0 + timedelta(seconds=3), t0 + timedelta(seconds=33)
+    want = rec[3 * FS : 33 * FS].astype(np.int16)
+    with psycopg.connect(pg_timescale.reader) as conn:
+        npz = export(conn, patient, start, end, "npz", tmp_path / "np")
+        wf = export(conn, patient, start, end, "wfdb", tmp_path / "wfdb")
+        pq_res = export(conn, patient, start, end, "parquet", tmp_path / "pq")
+    z = np.load(npz.files[0])
+    assert npz.missing == 0 and int(z["start_index"]) == 3 * FS
+    np.testing.assert_array_equal(z["adc"], want)
+    np.testing.assert_array_equal(wfdb.rdrecord(str(wf.files[0].with_suffix("")), physical=False).d_signal,
+                                  want)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(pq_res.files[0])
+    np.testing.assert_array_equal(np.column_stack([table.column(n).to_numpy() for n in ("MLII", "V1")]),
+                                  want)

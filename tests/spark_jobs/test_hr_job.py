@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+
+from ecgdash.core.qrs import detect_beats
 from ecgdash.ingest.records import read_record
 from ecgdash.ingest.run import run_ingest
 from ecgdash.spark_jobs.hr_job import start_hr_job
-
-from ecgdash.core.qrs import detect_beats
 from tests.helpers import MITDB, Db
 
 pytestmark = pytest.mark.integration

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from ecgdash.ingest.records import read_record
-from ecgdash.ingest.run import run_ingest
-from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.codec import SampleChunk, encode_samples
+from ecgdash.ingest.records import read_record
+from ecgdash.ingest.run import run_ingest
+from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from ecgdash.verify import verify_store
 from tests.helpers import MITDB, Db
 

@@ -1,23 +1,20 @@
 """Offline Terraform checks. The tools live in their own venvs (python-hcl2 and checkov both
 install a module named `hcl2`), made by `.ci/terraform_tools.sh .tools`; set ECG_TF_TOOLS to use
-another folder. Missing tools fail the tests: they are not skipped."""
+another folder. Missing tools fail the tests: they are not skipped.
+
+ECG_TF_ROOT points the checks at another copy of terraform/ (e.g. an older commit's, to show that
+a defect test fails there). These tests import nothing of the project's Python packages."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-TERRAFORM = REPO / "terraform"
-sys.path.insert(0, str(HERE))
-
-HINT = "run `.ci/terraform_tools.sh .tools` (or set ECG_TF_TOOLS to the folder it made)"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling tf*.py helper modules
+from tfpaths import HINT, PROVIDER_SCHEMAS, REPO, TERRAFORM, parse_tree  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -46,19 +43,6 @@ def checkov_bin(tools: Path) -> Path:
     return _tool(tools / "checkov-venv" / "bin" / "checkov")
 
 
-def parse_tree(hcl2_python: Path, root: Path) -> dict:
-    """Every .tf under root, parsed by python-hcl2 in its venv."""
-    proc = subprocess.run(
-        [str(hcl2_python), str(HERE / "hcl2_dump.py"), str(root)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"python-hcl2 could not parse {root}:\n{proc.stderr}", pytrace=False)
-    return json.loads(proc.stdout)
-
-
 @pytest.fixture(scope="session")
 def parsed(hcl2_python: Path) -> dict:
     tree = parse_tree(hcl2_python, TERRAFORM)
@@ -67,5 +51,45 @@ def parsed(hcl2_python: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
+def parsed_blocks(hcl2_python: Path) -> dict:
+    return parse_tree(hcl2_python, TERRAFORM, blocks=True)
+
+
+@pytest.fixture(scope="session")
 def parse(hcl2_python: Path):
-    return lambda root: parse_tree(hcl2_python, root)
+    return lambda root, blocks=False: parse_tree(hcl2_python, root, blocks)
+
+
+@pytest.fixture(scope="session")
+def provider_schema(tools: Path) -> dict:
+    """hashicorp/aws 6.25.0 and hashicorp/random 3.7.2 as the cdktf packages carry them, plus the
+    hand-written timescale schema of tfvalidate.TIMESCALE."""
+    import tfschema
+    import tfvalidate
+
+    loaded = []
+    for name, file in PROVIDER_SCHEMAS.items():
+        path = _tool(tools / "providers" / file)
+        schema = tfschema.load(path)
+        assert schema["provider"].get(name), f"{path} carries no {name} provider"
+        loaded.append(schema)
+    return tfschema.merge(*loaded, tfvalidate.TIMESCALE)
+
+
+@pytest.fixture(scope="session")
+def rendered(terraform_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every cloud-init template under TERRAFORM rendered by Terraform with the sample values,
+    parsed (cloudinit.Rendered), by template file name."""
+    import tfcloudinit as cloudinit
+    from tfsamples import SAMPLES
+
+    tmp = tmp_path_factory.mktemp("render")
+    out = {}
+    for call in cloudinit.template_calls(TERRAFORM):
+        missing = [k for k in call.keys if k not in SAMPLES]
+        assert not missing, f"{call.module}: add sample values for {missing} to tfsamples.SAMPLES"
+        text = cloudinit.render(
+            terraform_bin, call.template, {k: SAMPLES[k] for k in call.keys}, tmp / "console"
+        )
+        out[call.template.name] = cloudinit.parse_cloud_config(text)
+    return out

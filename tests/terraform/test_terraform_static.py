@@ -7,20 +7,29 @@ from pathlib import Path
 
 import pytest
 import tfcheck
-from conftest import TERRAFORM
+from tfpaths import TERRAFORM
 
-MODULES = ["network", "kafka", "spark", "timescaledb", "grafana", "s3", "kms", "iam", "logs"]
+MODULES = [
+    "network", "security_groups", "kafka", "spark", "timescaledb", "grafana", "ops", "alarms",
+    "s3", "kms", "iam", "logs", "ecgdash",
+]  # fmt: skip
 ENVS = ["dev", "prod"]
+ROOTS = [f"envs/{e}" for e in ENVS] + ["timescale-cloud"]
+COMPOSITION = "modules/ecgdash/main.tf"
 
 
-def _module(parsed: dict, env: str, name: str) -> dict:
-    for path, mod, body in tfcheck.blocks(parsed, "module"):
-        if path == f"envs/{env}/main.tf" and mod == name:
+def _module_call(parsed: dict, path: str, name: str) -> dict:
+    for p, mod, body in tfcheck.blocks(parsed, "module"):
+        if p == path and mod == name:
             return body
-    raise AssertionError(f"envs/{env}/main.tf has no module {name}")
+    raise AssertionError(f"{path} has no module {name}")
 
 
-@pytest.mark.parametrize("folder", [f"modules/{m}" for m in MODULES] + [f"envs/{e}" for e in ENVS])
+def _env_call(parsed: dict, env: str) -> dict:
+    return _module_call(parsed, f"envs/{env}/main.tf", "ecgdash")
+
+
+@pytest.mark.parametrize("folder", [f"modules/{m}" for m in MODULES] + ROOTS)
 def test_layout_follows_terraform_aws_modules(folder: str) -> None:
     for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
         assert (TERRAFORM / folder / name).is_file(), f"{folder}/{name} missing"
@@ -36,54 +45,53 @@ def test_every_output_described(parsed: dict) -> None:
     assert tfcheck.output_problems(parsed) == []
 
 
-@pytest.mark.parametrize("folder", [f"modules/{m}" for m in MODULES] + [f"envs/{e}" for e in ENVS])
+@pytest.mark.parametrize("folder", [f"modules/{m}" for m in MODULES] + ROOTS)
 def test_versions_pinned(parsed: dict, folder: str) -> None:
     assert tfcheck.version_problems(parsed, folder) == []
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_envs_pin_providers_exactly_enough(parsed: dict, env: str) -> None:
-    """Envs are root modules: pessimistic (~>) provider pins, and a bounded Terraform version."""
-    terraform = parsed[f"envs/{env}/versions.tf"]["terraform"][0]
+@pytest.mark.parametrize("root", ROOTS)
+def test_roots_pin_providers_exactly_enough(parsed: dict, root: str) -> None:
+    """Roots: pessimistic (~>) provider pins, and a bounded Terraform version."""
+    terraform = parsed[f"{root}/versions.tf"]["terraform"][0]
     providers: dict = {}
     for entry in terraform["required_providers"]:
         providers.update(entry)
-    assert {"aws", "random"} <= set(providers)
+    assert "aws" in providers
     for name, spec in providers.items():
-        assert spec["version"].startswith("~>"), (
-            f"{env}: {name} version {spec['version']} is not a ~> pin"
-        )
+        assert spec["version"].startswith("~>"), f"{root}: {name} version {spec['version']} is not a ~> pin"
     assert "<" in terraform["required_version"], "required_version needs an upper bound"
 
 
 def test_no_ingress_from_anywhere(parsed: dict) -> None:
-    assert list(tfcheck.resources(parsed, "aws_vpc_security_group_ingress_rule")), (
-        "no ingress rules found"
-    )
+    assert list(tfcheck.resources(parsed, "aws_vpc_security_group_ingress_rule")), "no ingress rules found"
     assert tfcheck.open_ingress_problems(parsed) == []
 
 
-@pytest.mark.parametrize("module", ["timescaledb", "kafka", "spark"])
-def test_database_brokers_and_spark_admit_security_groups_only(parsed: dict, module: str) -> None:
-    """Ingress to the database, the brokers and Spark never names a CIDR from the VPC or the world:
-    only security groups, or (brokers) hospital producer CIDRs that a validation keeps private."""
-    for path, _typ, name, body in tfcheck.resources(parsed, "aws_vpc_security_group_ingress_rule"):
-        if not path.startswith(f"modules/{module}/"):
-            continue
-        if "referenced_security_group_id" in body:
-            continue
-        assert module == "kafka" and body.get("cidr_ipv4") == "${each.value}", (
-            f"{path}: {name} admits a CIDR"
-        )
-    if module == "kafka":
-        validation = str(
-            next(
-                b
-                for p, n, b in tfcheck.blocks(parsed, "variable")
-                if p == "modules/kafka/variables.tf" and n == "client_cidrs"
-            )["validation"]
-        )
+def _sg_locals(parsed: dict) -> dict:
+    out: dict = {}
+    for block in parsed["modules/security_groups/main.tf"]["locals"]:
+        out.update(block)
+    return out
+
+
+def test_database_brokers_and_spark_admit_security_groups_only(parsed: dict) -> None:
+    """Ingress to the database, the brokers and the EMR nodes never names a CIDR, only groups;
+    the one exception is the brokers' SASL/SCRAM port for the hospital gateways' CIDRs, which a
+    validation keeps private (and the load balancer for hospital users)."""
+    sg = _sg_locals(parsed)
+    for flow in sg["flows"]:
+        assert flow["from"] in sg["groups"] and flow["to"] in sg["groups"], flow
+    cidr_rules = str(sg["ingress_from_cidrs"])
+    assert set(re.findall(r'group = "(\w+)"', cidr_rules)) == {"msk", "grafana_alb"}
+    assert "var.producer_cidrs" in cidr_rules and "var.hospital_cidrs" in cidr_rules
+    variables = {n: b for p, n, b in tfcheck.blocks(parsed, "variable") if p.startswith("modules/security_groups/")}  # fmt: skip
+    for var in ("producer_cidrs", "hospital_cidrs"):
+        validation = str(variables[var]["validation"])
         assert "0.0.0.0/0" in validation and "::/0" in validation
+    # no module but security_groups (and network's endpoint group) creates security groups
+    for path, typ, name, _ in tfcheck.resources(parsed, "aws_security_group"):
+        assert path.startswith(("modules/security_groups/", "modules/network/")), f"{path}: {name}"
 
 
 def test_encryption_at_rest_everywhere(parsed: dict) -> None:
@@ -93,6 +101,7 @@ def test_encryption_at_rest_everywhere(parsed: dict) -> None:
         "aws_db_instance",
         "aws_msk_cluster",
         "aws_emr_security_configuration",
+        "aws_launch_template",
     ):
         assert list(tfcheck.resources(parsed, typ)), f"no {typ} found"
     assert tfcheck.encryption_problems(parsed) == []
@@ -104,9 +113,9 @@ def test_deletion_protection_on(parsed: dict) -> None:
     assert tfcheck.deletion_protection_problems(parsed) == []
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_required_tags_via_default_tags(parsed: dict, env: str) -> None:
-    assert tfcheck.tag_problems(parsed, f"envs/{env}/main.tf") == []
+@pytest.mark.parametrize("root", ROOTS)
+def test_required_tags_via_default_tags(parsed: dict, root: str) -> None:
+    assert tfcheck.tag_problems(parsed, f"{root}/main.tf") == []
 
 
 def test_no_secrets_in_outputs_or_code(parsed: dict) -> None:
@@ -116,103 +125,114 @@ def test_no_secrets_in_outputs_or_code(parsed: dict) -> None:
     assert any("random_password" in str(b.get("secret_string")) for *_, b in versions)
 
 
-def test_dev_and_prod_compose_the_same_way() -> None:
-    """One main.tf for both: the environments differ only in variable defaults."""
-    dev = (TERRAFORM / "envs/dev/main.tf").read_text()
-    prod = (TERRAFORM / "envs/prod/main.tf").read_text()
-    assert dev == prod
-
-
 @pytest.mark.parametrize("env", ENVS)
-def test_modules_wired_as_intended(parsed: dict, env: str) -> None:
-    private = "${module.network.private_subnet_ids}"
-    key = "${module.kms.key_arn}"
-    mods = {
-        name: body
-        for p, name, body in tfcheck.blocks(parsed, "module")
-        if p == f"envs/{env}/main.tf"
-    }
+def test_envs_are_thin_callers_of_one_composition(parsed: dict, env: str) -> None:
+    """terraform-aws-modules style: an environment is a provider block and one call of
+    modules/ecgdash with its sizes; everything else lives in the composition."""
+    main = parsed[f"envs/{env}/main.tf"]
+    mods = [n for p, n, _ in tfcheck.blocks(parsed, "module") if p.startswith(f"envs/{env}/")]
+    assert mods == ["ecgdash"]
+    assert _env_call(parsed, env)["source"] == "../../modules/ecgdash"
+    assert not any(p.startswith(f"envs/{env}/") for p, *_ in tfcheck.resources(parsed))
+    assert set(main) <= {"provider", "module", "locals"}
+    assert len((TERRAFORM / f"envs/{env}/main.tf").read_text().splitlines()) < 120
+
+
+def test_dev_and_prod_differ_only_in_sizes_and_site(parsed: dict) -> None:
+    dev, prod = _env_call(parsed, "dev"), _env_call(parsed, "prod")
+    assert set(dev) - {"replay"} == set(prod), "dev and prod pass different arguments"
+    assert dev["environment"] == "dev" and prod["environment"] == "prod"
+    assert dev["vpc_cidr"] != prod["vpc_cidr"]
+
+
+def test_composition_wires_the_modules(parsed: dict) -> None:
+    mods = {n: b for p, n, b in tfcheck.blocks(parsed, "module") if p == COMPOSITION}
     assert set(mods) == {
-        "kms",
-        "s3",
-        "logs",
-        "network",
-        "iam",
-        "kafka",
-        "timescaledb",
-        "spark",
-        "grafana",
-    }
+        "kms", "s3", "logs", "network", "security_groups", "iam", "kafka", "timescaledb",
+        "spark", "ops", "grafana", "alarms",
+    }  # fmt: skip
+    key = "${module.kms.key_arn}"
     for name, body in mods.items():
-        source = TERRAFORM / f"envs/{env}" / body["source"]
-        assert source.resolve().is_dir(), f"module {name}: {body['source']} does not exist"
-        if name not in ("kms", "network"):
-            assert body.get("kms_key_arn") == key, (
-                f"module {name} does not use the environment's KMS key"
-            )
-        if "vpc_id" in body:
-            assert body["vpc_id"] == "${module.network.vpc_id}"
-    for name in ("kafka", "timescaledb", "grafana"):
+        assert (TERRAFORM / "modules/ecgdash" / body["source"]).resolve().is_dir(), name
+        if name not in ("kms", "network", "security_groups", "ops"):
+            assert body.get("kms_key_arn") == key, f"module {name} does not use the KMS key"
+    private = "${module.network.private_subnet_ids}"
+    for name in ("kafka", "timescaledb", "grafana", "ops"):
         assert mods[name]["subnet_ids"] == private, f"{name} is not in the private subnets"
     assert mods["spark"]["subnet_id"] == "${module.network.private_subnet_ids[0]}"
-    assert (
-        mods["network"]["flow_log_destination_arn"] == '${module.logs.log_group_arns["flow_logs"]}'
-    )
+    sg = '${module.security_groups.ids["%s"]}'
+    assert mods["kafka"]["security_group_id"] == sg % "msk"
+    assert mods["timescaledb"]["security_group_id"] == sg % "db"
+    assert mods["ops"]["security_group_id"] == sg % "ops"
+    assert mods["grafana"]["security_group_id"] == sg % "grafana"
+    assert mods["grafana"]["alb_security_group_id"] == sg % "grafana_alb"
+    assert mods["spark"]["security_group_ids"] == {
+        "primary": sg % "emr_primary",
+        "core": sg % "emr_core",
+        "service_access": sg % "emr_service_access",
+    }
+    assert mods["network"]["flow_log_destination_arn"] == '${module.logs.log_group_arns["flow_logs"]}'
     assert mods["kafka"]["log_group_name"] == '${module.logs.log_group_names["kafka"]}'
-    assert mods["kafka"]["client_security_group_ids"] == "${local.spark_security_groups}"
-    db_clients = mods["timescaledb"]["client_security_group_ids"]
-    assert (
-        "local.spark_security_groups" in db_clients
-        and "module.grafana.security_group_id" in db_clients
-    )
+    for name, group in [("spark", "jobs"), ("ops", "ops"), ("grafana", "grafana"), ("timescaledb", "database")]:  # fmt: skip
+        assert mods[name]["log_group_name"] == f'${{module.logs.log_group_names["{group}"]}}'
     assert mods["spark"]["service_role_arn"] == "${module.iam.emr_service_role_arn}"
     assert mods["spark"]["instance_profile_arn"] == "${module.iam.emr_instance_profile_arn}"
+    assert mods["spark"]["kafka_secret_arn"] == '${module.kafka.secret_arns["jobs"]}'
+    assert mods["spark"]["checkpoints_bucket"] == '${module.s3.bucket_names["checkpoints"]}'
+    assert mods["ops"]["instance_profile_arn"] == "${module.iam.ops_instance_profile_arn}"
     assert mods["timescaledb"]["instance_profile_name"] == "${module.iam.db_instance_profile_name}"
     assert mods["grafana"]["instance_profile_name"] == "${module.iam.grafana_instance_profile_name}"
-    assert mods["iam"]["kafka_secret_arn"] == "${module.kafka.scram_secret_arn}"
-    assert mods["iam"]["db_writer_secret_arn"] == "${module.timescaledb.writer_secret_arn}"
+    assert mods["iam"]["kafka_secret_arns"] == "${module.kafka.secret_arns}"
+    assert mods["iam"]["db_owner_secret_arn"] == "${module.timescaledb.owner_secret_arn}"
     assert mods["logs"]["audit_bucket_name"] == '${module.s3.bucket_names["audit"]}'
-    assert mods["grafana"]["provisioning_dir"].endswith("/../../../grafana/provisioning")
-    env_vars = mods["spark"]["app_environment"]
-    assert env_vars["ECG_KAFKA_BOOTSTRAP"] == "${module.kafka.bootstrap_brokers_sasl_scram}"
-    assert (
-        env_vars["ECG_TOPIC"] == "ecg.waveform" and env_vars["ECG_DLQ_TOPIC"] == "ecg.waveform.dlq"
-    )
-    assert env_vars["ECG_DB_MODE"] == "external"
+    assert mods["grafana"]["provisioning_dir"].endswith('/../../../grafana/provisioning")}')
+    app = ""
+    for block in parsed[COMPOSITION]["locals"]:
+        app += str(block.get("app_settings", ""))
+    assert "ECG_KAFKA_BOOTSTRAP = module.kafka.bootstrap_brokers_sasl_scram" in app
+    assert "ECG_TOPIC = local.topic" in app and 'ECG_DB_MODE = "external"' in app
+    assert mods["spark"]["app_environment"] == "${local.app_settings}"
 
 
-def _default(parsed: dict, env: str, var: str):
-    return next(
-        b
-        for p, n, b in tfcheck.blocks(parsed, "variable")
-        if p == f"envs/{env}/variables.tf" and n == var
-    )["default"]
+def _literal_default(parsed: dict, folder: str, var: str):
+    return next(b for p, n, b in tfcheck.blocks(parsed, "variable") if p.startswith(folder + "/") and n == var).get("default")  # fmt: skip
 
 
 def test_prod_has_the_2018_fleet_shape_on_current_instances(parsed: dict) -> None:
     """4 brokers, 4 + 4 Spark nodes (one cluster per job), one database, one UI host."""
-    assert _default(parsed, "prod", "kafka_broker_count") == 4
-    clusters = _default(parsed, "prod", "spark_clusters")
+    prod = _env_call(parsed, "prod")
+    assert prod["kafka"]["broker_count"] == 4
+    clusters = prod["spark_clusters"]
     assert sorted(j for c in clusters.values() for j in c["jobs"]) == ["hr-job", "raw-writer"]
     assert all(1 + c["core_instance_count"] == 4 for c in clusters.values())
     previous_generation = re.compile(r"^(db\.|kafka\.)?(m4|m3|t2|c4|r4)\.")
-    for var in (
-        "kafka_instance_type",
-        "db_instance_type",
-        "rds_instance_class",
-        "grafana_instance_type",
-    ):
-        for env in ("dev", "prod"):
-            assert not previous_generation.match(_default(parsed, env, var)), (
-                f"{env}.{var} is previous generation"
-            )
+    for env in ENVS:
+        call = _env_call(parsed, env)
+        for value in (
+            call["kafka"]["instance_type"],
+            call["database"]["instance_type"],
+            call["database"]["rds_instance_class"],
+            call["grafana"]["instance_type"],
+            call["ops_instance_type"],
+        ):
+            assert not previous_generation.match(value), f"{env}: {value} is previous generation"
 
 
 def test_rds_mode_documented_as_without_timescaledb() -> None:
-    text = (TERRAFORM / "modules/timescaledb/main.tf").read_text() + (
-        TERRAFORM / "README.md"
-    ).read_text()
+    text = (TERRAFORM / "modules/timescaledb/main.tf").read_text() + (TERRAFORM / "README.md").read_text()
     assert re.search(r"RDS.{0,80}(NOT|not|no) (offer|TimescaleDB)", text, re.S)
+
+
+def test_spark_runs_both_jobs_from_the_wheel_on_s3(parsed: dict) -> None:
+    spark = _module_call(parsed, COMPOSITION, "spark")
+    assert spark["wheel_s3_key"] == "releases/ecgdashboard-${var.app_version}-py3-none-any.whl"
+    for env in ENVS:
+        jobs = sorted(j for c in _env_call(parsed, env)["spark_clusters"].values() for j in c["jobs"])  # fmt: skip
+        assert jobs == ["hr-job", "raw-writer"], f"{env} does not run both streaming jobs once"
+    cluster = next(b for *_, b in tfcheck.resources(parsed, "aws_emr_cluster"))
+    assert "${var.wheel_s3_key}" in str(cluster["bootstrap_action"])
+    supervisor = (TERRAFORM / "modules/spark/files/ecgdash-job-supervisor.sh").read_text()
+    assert 'exec "$venv/bin/ecgdash" spark "$job"' in supervisor
 
 
 # --- the checks themselves fire on a bad configuration ---
@@ -243,6 +263,18 @@ resource "aws_db_instance" "db" {
   deletion_protection = false
   password            = "hunter2hunter2"
 }
+resource "aws_launch_template" "lt" {
+  name = "x"
+}
+module "child" {
+  source              = "./child"
+  deletion_protection = var.off
+}
+variable "off" {
+  type        = bool
+  description = "x"
+  default     = false
+}
 variable "untyped" {}
 output "leak" {
   value = random_password.db.result
@@ -261,28 +293,13 @@ def test_checks_catch_a_bad_configuration(parse, tmp_path: Path) -> None:
     ]
     assert tfcheck.output_problems(bad)
     enc = tfcheck.encryption_problems(bad)
-    assert any("aws_s3_bucket.open" in p for p in enc) and any(
-        "aws_db_instance.db" in p for p in enc
-    )
+    assert any("aws_s3_bucket.open" in p for p in enc) and any("aws_db_instance.db" in p for p in enc)
+    assert any("aws_launch_template.lt allows IMDSv1" in p for p in enc)
+    assert any("aws_launch_template.lt does not set its volumes" in p for p in enc)
     prot = tfcheck.deletion_protection_problems(bad)
-    assert any("deletion_protection" in p for p in prot) and any(
-        "force-destroyed" in p for p in prot
-    )
+    assert any("deletion_protection" in p and "aws_db_instance" in p for p in prot)
+    assert any("force-destroyed" in p for p in prot)
+    assert any("module child sets deletion_protection" in p for p in prot)
     assert len(tfcheck.secret_output_problems(bad)) == 2
     assert tfcheck.tag_problems(bad, "bad/main.tf") == ["bad/main.tf: no aws provider"]
     assert tfcheck.version_problems(bad, "bad") == ["bad: no versions.tf"]
-
-
-def test_spark_runs_both_jobs_from_the_wheel_on_s3(parsed: dict) -> None:
-    for env in ENVS:
-        spark = _module(parsed, env, "spark")
-        assert spark["wheel_s3_key"] == "releases/ecgdashboard-${var.app_version}-py3-none-any.whl"
-        jobs = sorted(
-            j for c in _default(parsed, env, "spark_clusters").values() for j in c["jobs"]
-        )
-        assert jobs == ["hr-job", "raw-writer"], f"{env} does not run both streaming jobs once"
-    cluster = next(b for *_, b in tfcheck.resources(parsed, "aws_emr_cluster"))
-    assert "${var.wheel_s3_key}" in str(cluster["bootstrap_action"])
-    wrapper = (TERRAFORM / "modules/spark/files/run_streaming_job.sh").read_text()
-    assert '"$venv/bin/ecgdash" spark "$job"' in wrapper
-    assert '"$venv/bin/ecgdash" db migrate' in wrapper

@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import TERRAFORM
+from tfpaths import PROVIDER_SCHEMAS, REPO, TERRAFORM
 
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(.*)")
 
@@ -32,9 +32,7 @@ def test_checkov_finds_no_failed_check(checkov_bin: Path) -> None:
         timeout=900,
         env=env,
     )
-    assert proc.stdout.strip(), (
-        f"checkov printed nothing (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
-    )
+    assert proc.stdout.strip(), f"checkov printed nothing (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
     report = json.loads(proc.stdout)
     reports = report if isinstance(report, list) else [report]
     summary = {k: sum(r["summary"][k] for r in reports) for k in ("passed", "failed", "skipped")}
@@ -82,9 +80,17 @@ def test_offline_tools_installed(tools: Path) -> None:
             tools / "hcl2-venv/bin/python",
             tools / "hcl2-venv/bin/terraform",
             tools / "checkov-venv/bin/checkov",
+            *(tools / "providers" / f for f in PROVIDER_SCHEMAS.values()),
         )
         if not p.exists()
     ]
-    assert not missing, (
-        f"missing {missing}: run `.ci/terraform_tools.sh .tools` (or set ECG_TF_TOOLS)"
-    )
+    assert not missing, f"missing {missing}: run `.ci/terraform_tools.sh .tools` (or set ECG_TF_TOOLS)"
+
+
+def test_provider_schema_pins_match_the_tests() -> None:
+    """.ci/terraform_tools.sh fetches exactly the packages the schema tests load, each with a
+    pinned sha512 integrity."""
+    script = (REPO / ".ci/terraform_tools.sh").read_text()
+    pins = re.findall(r'"@cdktf/provider-(\w+) ([\d.]+) (sha512-[A-Za-z0-9+/=]+)"', script)
+    assert {f"{name}-{version}.jsii" for name, version, _ in pins} == set(PROVIDER_SCHEMAS.values())
+    assert all(len(integrity) > 80 for *_, integrity in pins)

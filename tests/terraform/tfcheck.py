@@ -89,14 +89,10 @@ def encryption_problems(parsed: Parsed) -> list[str]:
         if not cond:
             out.append(what)
 
-    sse_files = {
-        p for p, *_ in resources(parsed, "aws_s3_bucket_server_side_encryption_configuration")
-    }
+    sse_files = {p for p, *_ in resources(parsed, "aws_s3_bucket_server_side_encryption_configuration")}
     for path, _, name, _body in resources(parsed, "aws_s3_bucket"):
         need(path in sse_files, f"{path}: aws_s3_bucket.{name} has no server-side encryption")
-    for path, _, name, body in resources(
-        parsed, "aws_s3_bucket_server_side_encryption_configuration"
-    ):
+    for path, _, name, body in resources(parsed, "aws_s3_bucket_server_side_encryption_configuration"):
         default = first(first(body.get("rule")).get("apply_server_side_encryption_by_default"))
         need(
             default.get("sse_algorithm") in ("aws:kms", "AES256"),
@@ -113,6 +109,18 @@ def encryption_problems(parsed: Parsed) -> list[str]:
         need(
             first(body.get("metadata_options", [{}])).get("http_tokens") == "required",
             f"{path}: aws_instance.{name} allows IMDSv1",
+        )
+    for path, _, name, body in resources(parsed, "aws_launch_template"):
+        for mapping in body.get("block_device_mappings", []) or []:
+            ebs = first(mapping.get("ebs")) or {}
+            need(_true(ebs.get("encrypted")), f"{path}: aws_launch_template.{name} volume not encrypted")
+        need(
+            bool(body.get("block_device_mappings")),
+            f"{path}: aws_launch_template.{name} does not set its volumes (encryption)",
+        )
+        need(
+            first(body.get("metadata_options", [{}])).get("http_tokens") == "required",
+            f"{path}: aws_launch_template.{name} allows IMDSv1",
         )
     for path, _, name, body in resources(parsed, "aws_db_instance"):
         need(
@@ -189,9 +197,15 @@ def deletion_protection_problems(parsed: Parsed) -> list[str]:
         if _true(body.get("skip_final_snapshot")):
             out.append(f"{path}: aws_db_instance.{name} skips its final snapshot")
     for path, mod, body in blocks(parsed, "module"):
+        folder = path.rsplit("/", 1)[0]
         for attr in ("deletion_protection", "termination_protection"):
-            if attr in body and not _true(body[attr]):
-                out.append(f"{path}: module {mod} sets {attr} = {body[attr]}")
+            if attr not in body:
+                continue
+            value = body[attr]
+            m = re.fullmatch(r"\$\{var\.(\w+)\}", str(value))
+            # a pass-through of the caller's own variable is fine when that defaults to true
+            if not (_true(value) or (m and _true(_var_default(parsed, folder, m.group(1))))):
+                out.append(f"{path}: module {mod} sets {attr} = {value}")
     return out
 
 
@@ -206,9 +220,7 @@ def tag_problems(parsed: Parsed, env_main: str) -> list[str]:
         if missing:
             out.append(f"{env_main}: default_tags lacks {sorted(missing)}")
         out += [
-            f"{env_main}: tag {k} is empty"
-            for k in REQUIRED_TAGS & set(tags)
-            if not str(tags[k]).strip()
+            f"{env_main}: tag {k} is empty" for k in REQUIRED_TAGS & set(tags) if not str(tags[k]).strip()
         ]
     return out
 
@@ -254,9 +266,7 @@ def version_problems(parsed: Parsed, folder: str) -> list[str]:
     for prov, spec in declared.items():
         if not isinstance(spec, dict) or not spec.get("source") or not spec.get("version"):
             out.append(f"{folder}: provider {prov} lacks source or version")
-    used = {
-        typ.split("_", 1)[0] for p, typ, _, _ in resources(parsed) if p.startswith(folder + "/")
-    }
+    used = {typ.split("_", 1)[0] for p, typ, _, _ in resources(parsed) if p.startswith(folder + "/")}
     for path, doc2 in parsed.items():
         if path.startswith(folder + "/"):
             for entry in doc2.get("data", []):

@@ -436,6 +436,31 @@ def test_login_user_and_roles(server: int, conn: psycopg.Connection) -> None:
         c.execute("SELECT 1")
 
 
+@pytest.mark.parametrize("statement", [
+    "SET SESSION AUTHORIZATION postgres",
+    "set  session\n authorization DEFAULT",
+    "RESET SESSION AUTHORIZATION",
+    "SELECT set_config('session_authorization', 'postgres', false)",
+    "DISCARD ALL",
+    "/* c */ SET SESSION AUTHORIZATION postgres",
+])
+@pytest.mark.parametrize("extended", [False, True])
+def test_login_role_cannot_switch_to_the_superuser(server: int, conn: psycopg.Connection,
+                                                    statement: str, extended: bool) -> None:
+    """PGlite's session belongs to the superuser, so a role switch would make any login
+    postgres: the server refuses it for every login but postgres's, over both protocols."""
+    conn.execute("DO $$ BEGIN CREATE ROLE ecg_switcher LOGIN; EXCEPTION WHEN duplicate_object "
+                 "THEN NULL; END $$")
+    with psycopg.connect(dsn(server, user="ecg_switcher"), autocommit=True) as c:
+        with pytest.raises(psycopg.Error, match="role switches are refused"):
+            c.execute(statement, prepare=extended) if extended else c.execute(statement)
+        assert c.execute("SELECT current_user, session_user").fetchone() == (
+            "ecg_switcher", "ecg_switcher")
+    # the superuser itself may (the server does it when the session passes between logins)
+    conn.execute("SET SESSION AUTHORIZATION ecg_switcher")
+    conn.execute("RESET SESSION AUTHORIZATION")
+
+
 def test_data_survives_restart(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "data", tmp_path / "server.log"
     port = free_port()

@@ -1,8 +1,4 @@
-variable "environment" {
-  description = "Environment name, used in resource names and the Environment tag."
-  type        = string
-  default     = "prod"
-}
+# What differs between hospitals (account, region, network, people); sizes are in main.tf.
 
 variable "region" {
   description = "AWS region."
@@ -30,180 +26,87 @@ variable "app_version" {
   type        = string
 }
 
-variable "vpc_cidr" {
-  description = "CIDR of the VPC; must not overlap the hospital networks."
-  type        = string
-  default     = "10.40.0.0/16"
+variable "hospital_network" {
+  description = "Hospital networks (cidrs, never overlapping the VPC) and how they attach: transit_gateway_id, vpn or direct_connect_gateway_id (see modules/network)."
+  type = object({
+    cidrs              = list(string)
+    transit_gateway_id = optional(string)
+    vpn = optional(object({
+      customer_gateway_ip = string
+      bgp_asn             = optional(number, 65000)
+      static_routes_only  = optional(bool, true)
+    }))
+    direct_connect_gateway_id = optional(string)
+    amazon_side_asn           = optional(number, 64512)
+  })
 }
 
-variable "single_nat_gateway" {
-  description = "One NAT gateway for all zones instead of one per zone."
-  type        = bool
-  default     = false
-}
-
-variable "hospital_cidrs" {
-  description = "Hospital networks allowed to open Grafana (HTTPS on the internal load balancer)."
-  type        = list(string)
-}
-
-variable "producer_cidrs" {
-  description = "Hospital networks whose ECG gateways produce to Kafka (SASL/SCRAM over TLS)."
+variable "gateways" {
+  description = "Names of the hospital ECG gateways (one SASL/SCRAM user each)."
   type        = list(string)
   default     = []
 }
 
-variable "kafka_broker_count" {
-  description = "Number of MSK brokers."
-  type        = number
-  default     = 4
+variable "gateway_cidrs" {
+  description = "Hospital subnets the ECG gateways produce from."
+  type        = list(string)
+  default     = []
 }
 
-variable "kafka_instance_type" {
-  description = "MSK broker instance type."
-  type        = string
-  default     = "kafka.m7g.large"
-}
-
-variable "kafka_volume_size_gb" {
-  description = "EBS storage per broker in GiB."
-  type        = number
-  default     = 500
-}
-
-variable "kafka_replication_factor" {
-  description = "Replication factor of the ECG topics."
-  type        = number
-  default     = 3
-}
-
-variable "kafka_partitions" {
-  description = "Partitions of ecg.waveform and its dead-letter topic (ECG_PARTITIONS)."
-  type        = number
-  default     = 12
-}
-
-variable "kafka_enhanced_monitoring" {
-  description = "MSK CloudWatch metrics level."
-  type        = string
-  default     = "PER_BROKER"
-}
-
-variable "spark_clusters" {
-  description = "EMR clusters by name, each with the streaming jobs it runs and its node types and counts."
-  type = map(object({
-    jobs                  = list(string)
-    primary_instance_type = string
-    core_instance_type    = string
-    core_instance_count   = number
-    executors_per_job     = number
-  }))
-  default = {
-    raw-writer = {
-      jobs                  = ["raw-writer"]
-      primary_instance_type = "m6i.xlarge"
-      core_instance_type    = "m6i.xlarge"
-      core_instance_count   = 3
-      executors_per_job     = 3
-    }
-    hr-job = {
-      jobs                  = ["hr-job"]
-      primary_instance_type = "m6i.xlarge"
-      core_instance_type    = "m6i.xlarge"
-      core_instance_count   = 3
-      executors_per_job     = 3
-    }
-  }
-}
-
-variable "database_mode" {
-  description = "ec2 (self-managed TimescaleDB), timescale_cloud, or rds (RDS PostgreSQL: no TimescaleDB, plain PostgreSQL schema)."
-  type        = string
-  default     = "ec2"
-}
-
-variable "db_instance_type" {
-  description = "Instance type of the self-managed TimescaleDB host."
-  type        = string
-  default     = "m7i.large"
-}
-
-variable "db_volume_size_gb" {
-  description = "Encrypted data volume of the TimescaleDB host in GiB."
-  type        = number
-  default     = 500
-}
-
-variable "rds_instance_class" {
-  description = "RDS instance class (database_mode = rds)."
-  type        = string
-  default     = "db.m7g.large"
-}
-
-variable "rds_multi_az" {
-  description = "Multi-AZ standby for RDS (database_mode = rds)."
-  type        = bool
-  default     = true
-}
-
-variable "waveform_retention_days" {
-  description = "Raw waveform retention in the database (ECG_RETENTION_DAYS, TimescaleDB mode)."
-  type        = number
-  default     = 30
-}
-
-variable "backup_retention_days" {
-  description = "Days database backups are kept in S3."
-  type        = number
-  default     = 35
-}
-
-variable "log_retention_days" {
-  description = "CloudWatch log retention in days."
-  type        = number
-  default     = 365
-}
-
-variable "create_cloudtrail" {
-  description = "Create this environment's CloudTrail trail (false when an organization trail exists)."
-  type        = bool
-  default     = true
-}
-
-variable "grafana_mode" {
-  description = "ec2 (Grafana OSS behind an internal HTTPS load balancer) or managed (Amazon Managed Grafana)."
-  type        = string
-  default     = "ec2"
-}
-
-variable "grafana_instance_type" {
-  description = "Instance type of the Grafana host."
-  type        = string
-  default     = "t3.small"
+variable "gateway_credential_reader_roles" {
+  description = "IAM roles of hospital IT that may read the gateways' SCRAM secrets."
+  type        = list(string)
+  default     = []
 }
 
 variable "grafana_certificate_arn" {
-  description = "ACM certificate for Grafana's HTTPS listener (grafana_mode = ec2)."
+  description = "ACM certificate of Grafana's host name (HTTPS listener of the internal load balancer)."
   type        = string
-  default     = null
 }
 
-variable "timescale_project_id" {
-  description = "Timescale Cloud project id (database_mode = timescale_cloud)."
-  type        = string
-  default     = ""
+variable "alert_emails" {
+  description = "Recipients of Grafana's patient alert e-mail (ECG_ALERT_EMAILS)."
+  type        = list(string)
 }
 
-variable "timescale_access_key" {
-  description = "Timescale Cloud client access key (database_mode = timescale_cloud); pass as TF_VAR_timescale_access_key."
+variable "alert_webhook_url" {
+  description = "Webhook contact point of Grafana's alerts (ECG_ALERT_WEBHOOK_URL), e.g. the nurse call integration."
   type        = string
-  default     = ""
-  sensitive   = true
 }
 
-variable "timescale_secret_key" {
-  description = "Timescale Cloud client secret key (database_mode = timescale_cloud); pass as TF_VAR_timescale_secret_key."
+variable "smtp" {
+  description = "SMTP server for alert e-mail: host, port, user, from_address, from_name and the ARN of the existing secret with its password."
+  type = object({
+    host                = string
+    port                = optional(number, 587)
+    user                = string
+    from_address        = string
+    from_name           = optional(string, "ECGdashboard")
+    password_secret_arn = string
+  })
+}
+
+variable "alarm_emails" {
+  description = "Recipients of the pipeline alarms (operations)."
+  type        = list(string)
+  default     = []
+}
+
+variable "database_mode" {
+  description = "ec2 (self-managed TimescaleDB), rds (PostgreSQL without TimescaleDB) or external (Timescale Cloud: set external_database from terraform/timescale-cloud's outputs)."
   type        = string
-  default     = ""
-  sensitive   = true
+  default     = "ec2"
+}
+
+variable "external_database" {
+  description = "The database of mode external (terraform/timescale-cloud outputs): host, port, database_name, timescaledb, owner_secret_arn, owner_secret_kms_key_arn."
+  type = object({
+    host                     = string
+    port                     = optional(number, 5432)
+    database_name            = optional(string, "tsdb")
+    timescaledb              = optional(bool, true)
+    owner_secret_arn         = string
+    owner_secret_kms_key_arn = optional(string)
+  })
+  default = null
 }

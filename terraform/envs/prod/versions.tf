@@ -13,9 +13,5 @@ terraform {
       source  = "hashicorp/random"
       version = "~> 3.7"
     }
-    timescale = {
-      source  = "timescale/timescale"
-      version = "~> 2.8"
-    }
   }
 }

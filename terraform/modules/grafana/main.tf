@@ -2,9 +2,11 @@
 #   ec2      Grafana OSS (pinned apt package) on a private instance behind an internal HTTPS ALB
 #            reachable from the hospital networks only. cloud-init syncs the repo's
 #            grafana/provisioning/ (uploaded here to S3) into /etc/grafana/provisioning and re-syncs
-#            every 5 minutes; datasource secrets come from Secrets Manager into the environment and
-#            are referenced as $__env{...} by the provisioning files. Admin password in Secrets
-#            Manager; anonymous access and sign-up off.
+#            every 5 minutes; secrets come from Secrets Manager into the environment at every start
+#            and are referenced as $__env{...} by the provisioning files and grafana.ini. Alert
+#            e-mail through the hospital's SMTP server, a webhook contact point, dashboards may
+#            refresh every second. Admin password in Secrets Manager; anonymous access and sign-up
+#            off. The security groups (instance, load balancer) come from modules/security_groups.
 #   managed  Amazon Managed Grafana with IAM Identity Center login, attached to the VPC to reach
 #            the database. It has no file provisioning: the same files are applied through its
 #            HTTP API (see terraform/README.md).
@@ -25,58 +27,6 @@ resource "aws_s3_object" "provisioning" {
   source      = "${var.provisioning_dir}/${each.value}"
   source_hash = filemd5("${var.provisioning_dir}/${each.value}")
   kms_key_id  = var.kms_key_arn
-}
-
-resource "aws_security_group" "this" {
-  name        = "${var.name}-grafana"
-  description = "Grafana: HTTPS from the load balancer (ec2) or the managed workspace's network interfaces"
-  vpc_id      = var.vpc_id
-
-  tags = { Name = "${var.name}-grafana" }
-}
-
-resource "aws_vpc_security_group_egress_rule" "to_vpc" {
-  security_group_id = aws_security_group.this.id
-  description       = "HTTPS to the AWS interface endpoints inside the VPC"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = data.aws_vpc.this.cidr_block
-}
-
-resource "aws_vpc_security_group_egress_rule" "postgres" {
-  security_group_id = aws_security_group.this.id
-  description       = "PostgreSQL (TLS) to the database"
-  ip_protocol       = "tcp"
-  from_port         = 5432
-  to_port           = 5432
-  cidr_ipv4         = coalesce(var.db_egress_cidr, data.aws_vpc.this.cidr_block)
-}
-
-resource "aws_vpc_security_group_egress_rule" "https_out" {
-  count = local.is_ec2 ? 1 : 0
-
-  security_group_id = aws_security_group.this.id
-  description       = "HTTPS to the Grafana and Ubuntu package repositories through the NAT gateway"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_egress_rule" "http_out" {
-  count = local.is_ec2 ? 1 : 0
-
-  security_group_id = aws_security_group.this.id
-  description       = "HTTP to the Ubuntu package mirrors (signed packages) through the NAT gateway"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-data "aws_vpc" "this" {
-  id = var.vpc_id
 }
 
 # --- ec2 mode --------------------------------------------------------------------------------------
@@ -123,7 +73,7 @@ resource "aws_instance" "this" {
   ami                         = coalesce(var.ami_id, one(data.aws_ami.ubuntu[*].id))
   instance_type               = var.instance_type
   subnet_id                   = var.subnet_ids[0]
-  vpc_security_group_ids      = [aws_security_group.this.id]
+  vpc_security_group_ids      = [var.security_group_id]
   iam_instance_profile        = var.instance_profile_name
   associate_public_ip_address = false
   disable_api_termination     = var.deletion_protection
@@ -144,15 +94,24 @@ resource "aws_instance" "this" {
   }
 
   user_data = templatefile("${path.module}/templates/grafana-cloud-init.yaml.tftpl", {
-    region            = data.aws_region.current.name
-    grafana_version   = var.grafana_version
-    provisioning_uri  = local.provision_uri
-    admin_secret_arn  = aws_secretsmanager_secret.admin[0].arn
-    reader_secret_arn = var.db_reader_secret_arn
-    db_host           = var.db_host
-    db_port           = var.db_port
-    db_name           = var.db_name
-    timescaledb       = var.timescaledb
+    region                   = data.aws_region.current.region
+    grafana_version          = var.grafana_version
+    provisioning_uri         = local.provision_uri
+    admin_secret_arn         = aws_secretsmanager_secret.admin[0].arn
+    reader_secret_arn        = var.db_reader_secret_arn
+    db_host                  = var.db_host
+    db_port                  = var.db_port
+    db_name                  = var.db_name
+    timescaledb              = var.timescaledb
+    log_group_name           = var.log_group_name
+    alert_emails             = var.alert_emails
+    alert_webhook_url        = var.alert_webhook_url
+    smtp_host                = "${var.smtp.host}:${var.smtp.port}"
+    smtp_user                = var.smtp.user
+    smtp_from_address        = var.smtp.from_address
+    smtp_from_name           = var.smtp.from_name
+    smtp_password_secret_arn = var.smtp.password_secret_arn
+    min_refresh_interval     = var.min_refresh_interval
   })
 
   lifecycle {
@@ -164,49 +123,6 @@ resource "aws_instance" "this" {
   depends_on = [aws_s3_object.provisioning]
 }
 
-resource "aws_security_group" "alb" {
-  count = local.is_ec2 ? 1 : 0
-
-  name        = "${var.name}-grafana-alb"
-  description = "Internal Grafana load balancer: HTTPS from the hospital networks"
-  vpc_id      = var.vpc_id
-
-  tags = { Name = "${var.name}-grafana-alb" }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb" {
-  for_each = local.is_ec2 ? toset(flatten([for c in var.allowed_cidrs : [for p in [80, 443] : "${c}|${p}"]])) : toset([])
-
-  security_group_id = aws_security_group.alb[0].id
-  description       = "HTTP(S) from hospital network ${split("|", each.value)[0]} (HTTP only redirects)"
-  ip_protocol       = "tcp"
-  from_port         = tonumber(split("|", each.value)[1])
-  to_port           = tonumber(split("|", each.value)[1])
-  cidr_ipv4         = split("|", each.value)[0]
-}
-
-resource "aws_vpc_security_group_egress_rule" "alb_to_grafana" {
-  count = local.is_ec2 ? 1 : 0
-
-  security_group_id            = aws_security_group.alb[0].id
-  description                  = "HTTPS to the Grafana instance"
-  ip_protocol                  = "tcp"
-  from_port                    = 3000
-  to_port                      = 3000
-  referenced_security_group_id = aws_security_group.this.id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "grafana_from_alb" {
-  count = local.is_ec2 ? 1 : 0
-
-  security_group_id            = aws_security_group.this.id
-  description                  = "Grafana HTTPS from the internal load balancer"
-  ip_protocol                  = "tcp"
-  from_port                    = 3000
-  to_port                      = 3000
-  referenced_security_group_id = aws_security_group.alb[0].id
-}
-
 resource "aws_lb" "this" {
   #checkov:skip=CKV2_AWS_28:Internal load balancer reachable only from the hospital CIDRs; attach a WAF web ACL if it is ever exposed wider.
   count = local.is_ec2 ? 1 : 0
@@ -215,7 +131,7 @@ resource "aws_lb" "this" {
   internal                   = true
   load_balancer_type         = "application"
   subnets                    = var.subnet_ids
-  security_groups            = [aws_security_group.alb[0].id]
+  security_groups            = [var.alb_security_group_id]
   drop_invalid_header_fields = true
   enable_deletion_protection = var.deletion_protection
 
@@ -310,10 +226,10 @@ resource "aws_grafana_workspace" "this" {
   authentication_providers = ["AWS_SSO"]
   permission_type          = "SERVICE_MANAGED"
   role_arn                 = aws_iam_role.workspace[0].arn
-  grafana_version          = var.grafana_version
+  grafana_version          = var.managed_grafana_version
 
   vpc_configuration {
-    security_group_ids = [aws_security_group.this.id]
+    security_group_ids = [var.security_group_id]
     subnet_ids         = var.subnet_ids
   }
 }

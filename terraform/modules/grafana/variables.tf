@@ -15,23 +15,71 @@ variable "mode" {
 }
 
 variable "vpc_id" {
-  description = "ID of the VPC."
+  description = "ID of the VPC (target group of the load balancer)."
   type        = string
+}
+
+variable "security_group_id" {
+  description = "Security group of the Grafana instance or the managed workspace's network interfaces (modules/security_groups)."
+  type        = string
+}
+
+variable "alb_security_group_id" {
+  description = "Security group of the internal load balancer (modules/security_groups): HTTPS from the hospital networks."
+  type        = string
+}
+
+variable "log_group_name" {
+  description = "CloudWatch log group the Grafana host's agent ships Grafana's log to."
+  type        = string
+}
+
+variable "alert_emails" {
+  description = "Addresses of the e-mail contact point (ECG_ALERT_EMAILS, joined with ';')."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.alert_emails) > 0 && alltrue([for e in var.alert_emails : can(regex("^[^@\\s;,\"']+@[^@\\s;,\"']+$", e))])
+    error_message = "alert_emails must list at least one e-mail address (no spaces, quotes, ';' or ',')."
+  }
+}
+
+variable "alert_webhook_url" {
+  description = "URL of the webhook contact point (ECG_ALERT_WEBHOOK_URL): nurse call or paging integration, HTTPS."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[^\\s\"'\\\\]+$", var.alert_webhook_url))
+    error_message = "alert_webhook_url must be an https:// URL without spaces, quotes or backslashes."
+  }
+}
+
+variable "smtp" {
+  description = "SMTP server Grafana sends alert e-mail through (e.g. Amazon SES in this region, or the hospital relay): host, port (587 STARTTLS or 465 TLS), user, sender address and name, and the ARN of an existing Secrets Manager secret with the password ({\"password\": ...} or the bare password)."
+  type = object({
+    host                = string
+    port                = optional(number, 587)
+    user                = string
+    from_address        = string
+    from_name           = optional(string, "ECGdashboard")
+    password_secret_arn = string
+  })
+
+  validation {
+    condition     = can(regex("^arn:", var.smtp.password_secret_arn)) && !can(regex("[\"'\\\\]", join("", [var.smtp.host, var.smtp.user, var.smtp.from_address, var.smtp.from_name])))
+    error_message = "smtp.password_secret_arn must be a secret ARN; host, user, from_address and from_name must not contain quotes or backslashes."
+  }
+}
+
+variable "min_refresh_interval" {
+  description = "grafana.ini [dashboards] min_refresh_interval: the fastest refresh a dashboard may ask for (the ward wall refreshes every 1-2 s)."
+  type        = string
+  default     = "1s"
 }
 
 variable "subnet_ids" {
   description = "Private subnets for the load balancer, the instance (first subnet) or the managed workspace's VPC attachment."
   type        = list(string)
-}
-
-variable "allowed_cidrs" {
-  description = "Hospital networks (VPN, Direct Connect) allowed to open Grafana over HTTPS. Never 0.0.0.0/0."
-  type        = list(string)
-
-  validation {
-    condition     = length(var.allowed_cidrs) > 0 && alltrue([for c in var.allowed_cidrs : !contains(["0.0.0.0/0", "::/0"], c)])
-    error_message = "allowed_cidrs must list the hospital networks and must not be 0.0.0.0/0 or ::/0."
-  }
 }
 
 variable "certificate_arn" {
@@ -53,9 +101,20 @@ variable "ami_id" {
 }
 
 variable "grafana_version" {
-  description = "Grafana OSS package version installed on EC2 (pinned), or the Amazon Managed Grafana version."
+  description = "Grafana OSS apt package version installed on the EC2 host (pinned), e.g. 11.6.0."
   type        = string
   default     = "11.6.0"
+}
+
+variable "managed_grafana_version" {
+  description = "Amazon Managed Grafana workspace version (managed mode): major.minor as the service offers them, e.g. 10.4."
+  type        = string
+  default     = "10.4"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+$", var.managed_grafana_version))
+    error_message = "managed_grafana_version is major.minor (e.g. 10.4): Amazon Managed Grafana does not take patch versions such as 11.6.0."
+  }
 }
 
 variable "instance_profile_name" {
@@ -96,12 +155,6 @@ variable "db_port" {
 variable "db_name" {
   description = "Database name exported to Grafana as ECG_DB_NAME."
   type        = string
-}
-
-variable "db_egress_cidr" {
-  description = "Where Grafana may open PostgreSQL connections: null for the VPC (ec2, rds), 0.0.0.0/0 for a Timescale Cloud endpoint outside the VPC."
-  type        = string
-  default     = null
 }
 
 variable "db_reader_secret_arn" {

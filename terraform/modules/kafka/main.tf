@@ -1,46 +1,43 @@
 # Amazon MSK: brokers in private subnets, TLS between clients and brokers and between brokers,
 # storage encrypted with the environment's KMS key, SASL/SCRAM (+ IAM) authentication and no
 # unauthenticated access. Topics are not auto-created: `ecg.waveform` (keyed by patient) and
-# `ecg.waveform.dlq` are created by the job wrapper on EMR with explicit partitions and
-# replication (modules/spark/files/run_streaming_job.sh).
+# `ecg.waveform.dlq` are created by `ecgdash kafka create-topics` (ops host at deploy time, and the
+# job supervisors before each start), with explicit partitions and replication.
+#
+# One SCRAM user per client, each in its own AmazonMSK_ secret:
+#   jobs         the Spark jobs: read ecg.waveform, write ecg.waveform.dlq, commit their
+#                monitoring groups (ecgdash.*), create the two topics if missing
+#   ops          the ops host: creates topics and applies the ACLs below at deploy time
+#   gw-<name>    one per hospital ECG gateway (var.gateways): writes ecg.waveform only
+# The ACLs (output acl_spec) are applied by the ops host; see terraform/README.md.
 
 locals {
   min_insync = max(1, var.replication_factor - 1)
-  # SASL/SCRAM over TLS and IAM over TLS listener ports.
-  client_ports = { scram = 9096, iam = 9098 }
-}
+  users = merge(
+    { jobs = "ecgdash-jobs", ops = "ecgdash-ops" },
+    { for gw in var.gateways : "gw-${gw}" => "gw-${gw}" },
+  )
+  gateway_users = [for k, u in local.users : u if startswith(k, "gw-")]
 
-resource "aws_security_group" "this" {
-  name        = "${var.name}-msk"
-  description = "MSK brokers: TLS client ports from the Spark nodes and hospital producers only"
-  vpc_id      = var.vpc_id
-
-  tags = { Name = "${var.name}-msk" }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "from_security_groups" {
-  for_each = {
-    for pair in setproduct(keys(var.client_security_group_ids), keys(local.client_ports)) :
-    "${pair[0]}-${pair[1]}" => { sg = var.client_security_group_ids[pair[0]], port = local.client_ports[pair[1]] }
-  }
-
-  security_group_id            = aws_security_group.this.id
-  description                  = "Kafka over TLS from ${each.key}"
-  ip_protocol                  = "tcp"
-  from_port                    = each.value.port
-  to_port                      = each.value.port
-  referenced_security_group_id = each.value.sg
-}
-
-resource "aws_vpc_security_group_ingress_rule" "from_cidrs" {
-  for_each = toset(var.client_cidrs)
-
-  security_group_id = aws_security_group.this.id
-  description       = "Kafka SASL/SCRAM over TLS from hospital producers ${each.value}"
-  ip_protocol       = "tcp"
-  from_port         = local.client_ports.scram
-  to_port           = local.client_ports.scram
-  cidr_ipv4         = each.value
+  acl = { for a in concat(
+    # ops: cluster administration (ACLs, topic creation) -- an ACL on the cluster resource also
+    # takes ALTER and CREATE away from every other principal
+    [for op in ["Alter", "AlterConfigs", "Create", "Describe", "DescribeConfigs"] :
+    { principal = "User:${local.users.ops}", resource_type = "Cluster", resource_name = "kafka-cluster", pattern_type = "Literal", operation = op }],
+    [for pair in setproduct([var.topic, var.dlq_topic], ["Create", "Describe", "DescribeConfigs", "Alter"]) :
+    { principal = "User:${local.users.ops}", resource_type = "Topic", resource_name = pair[0], pattern_type = "Literal", operation = pair[1] }],
+    # jobs: read the waveform topic, write dead letters, create both if missing, commit the
+    # monitoring consumer groups ecgdash.raw_writer / ecgdash.hr_job
+    [for pair in setproduct([var.topic, var.dlq_topic], ["Describe", "Create"]) :
+    { principal = "User:${local.users.jobs}", resource_type = "Topic", resource_name = pair[0], pattern_type = "Literal", operation = pair[1] }],
+    [{ principal = "User:${local.users.jobs}", resource_type = "Topic", resource_name = var.topic, pattern_type = "Literal", operation = "Read" }],
+    [{ principal = "User:${local.users.jobs}", resource_type = "Topic", resource_name = var.dlq_topic, pattern_type = "Literal", operation = "Write" }],
+    [for op in ["Read", "Describe"] :
+    { principal = "User:${local.users.jobs}", resource_type = "Group", resource_name = var.consumer_group_prefix, pattern_type = "Prefixed", operation = op }],
+    # gateways: produce to the waveform topic, nothing else
+    [for pair in setproduct(local.gateway_users, ["Write", "Describe"]) :
+    { principal = "User:${pair[0]}", resource_type = "Topic", resource_name = var.topic, pattern_type = "Literal", operation = pair[1] }],
+  ) : "${a.principal}|${a.resource_type}|${a.resource_name}|${a.operation}" => merge(a, { host = "*", permission = "Allow" }) }
 }
 
 resource "aws_msk_configuration" "this" {
@@ -48,6 +45,9 @@ resource "aws_msk_configuration" "this" {
   kafka_versions = [var.kafka_version]
   description    = "ECGdashboard: explicit topics, durable writes, retention long enough to replay an outage"
 
+  # allow.everyone.if.no.acl.found stays true so that the ops user can write the first ACLs (MSK
+  # has no super.users); once the ACLs exist, every resource they name (the cluster, both topics,
+  # the jobs' groups) admits only the principals listed in them.
   server_properties = <<-PROPERTIES
     auto.create.topics.enable=false
     default.replication.factor=${var.replication_factor}
@@ -55,6 +55,7 @@ resource "aws_msk_configuration" "this" {
     num.partitions=${var.partitions}
     unclean.leader.election.enable=false
     log.retention.hours=${var.retention_hours}
+    allow.everyone.if.no.acl.found=true
   PROPERTIES
 }
 
@@ -67,7 +68,7 @@ resource "aws_msk_cluster" "this" {
   broker_node_group_info {
     instance_type   = var.instance_type
     client_subnets  = var.subnet_ids
-    security_groups = [aws_security_group.this.id]
+    security_groups = [var.security_group_id]
 
     storage_info {
       ebs_storage_info {
@@ -113,32 +114,55 @@ resource "aws_msk_cluster" "this" {
       }
     }
   }
+
+  lifecycle {
+    precondition {
+      condition     = var.broker_count % length(var.subnet_ids) == 0
+      error_message = "broker_count must be a multiple of the number of subnets (availability zones)."
+    }
+    precondition {
+      condition     = var.replication_factor <= var.broker_count
+      error_message = "replication_factor cannot exceed broker_count."
+    }
+  }
 }
 
 # --- SASL/SCRAM credentials: generated here, kept in Secrets Manager, never output -----------------
 # MSK requires the secret name to start with AmazonMSK_ and a customer-managed KMS key.
 
 resource "random_password" "scram" {
+  for_each = local.users
+
   length  = 40
   special = false
 }
 
 resource "aws_secretsmanager_secret" "scram" {
   #checkov:skip=CKV2_AWS_57:MSK SCRAM secrets have no managed rotation; rotate by writing a new version (README).
-  name                    = "AmazonMSK_${var.name}-${var.scram_username}"
-  description             = "SASL/SCRAM credentials of the ECGdashboard producers and Spark jobs"
+  for_each = local.users
+
+  name                    = "AmazonMSK_${var.name}-${each.value}"
+  description             = "SASL/SCRAM credentials of ${each.value} (ECGdashboard ${var.name})"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_days
 }
 
 resource "aws_secretsmanager_secret_version" "scram" {
-  secret_id     = aws_secretsmanager_secret.scram.id
-  secret_string = jsonencode({ username = var.scram_username, password = random_password.scram.result })
+  for_each = local.users
+
+  secret_id = aws_secretsmanager_secret.scram[each.key].id
+  secret_string = jsonencode({
+    username = each.value
+    password = random_password.scram[each.key].result
+  })
 }
 
-resource "aws_msk_scram_secret_association" "this" {
-  cluster_arn     = aws_msk_cluster.this.arn
-  secret_arn_list = [aws_secretsmanager_secret.scram.arn]
+# One association per secret: adding or removing a gateway touches only its own.
+resource "aws_msk_single_scram_secret_association" "this" {
+  for_each = local.users
+
+  cluster_arn = aws_msk_cluster.this.arn
+  secret_arn  = aws_secretsmanager_secret.scram[each.key].arn
 
   depends_on = [aws_secretsmanager_secret_version.scram]
 }

@@ -3,18 +3,18 @@ variable "name" {
   type        = string
 }
 
-variable "vpc_id" {
-  description = "ID of the VPC the brokers live in."
-  type        = string
-}
-
 variable "subnet_ids" {
   description = "Private subnets for the brokers, one per availability zone; the broker count must be a multiple of their number."
   type        = list(string)
 }
 
+variable "security_group_id" {
+  description = "Security group of the brokers (modules/security_groups: rules exist before the cluster)."
+  type        = string
+}
+
 variable "kms_key_arn" {
-  description = "ARN of the KMS key for broker storage and the SCRAM secret."
+  description = "ARN of the KMS key for broker storage and the SCRAM secrets."
   type        = string
 }
 
@@ -66,36 +66,42 @@ variable "replication_factor" {
 }
 
 variable "enhanced_monitoring" {
-  description = "MSK CloudWatch metrics level: DEFAULT, PER_BROKER, PER_TOPIC_PER_BROKER or PER_TOPIC_PER_PARTITION."
+  description = "MSK CloudWatch metrics level: DEFAULT, PER_BROKER, PER_TOPIC_PER_BROKER or PER_TOPIC_PER_PARTITION (consumer lag metrics come at every level)."
   type        = string
   default     = "PER_BROKER"
 }
 
-variable "client_security_group_ids" {
-  description = "Security groups allowed to reach the brokers (Spark nodes), keyed by a static name."
-  type        = map(string)
-  default     = {}
+variable "topic" {
+  description = "The waveform topic (ECG_TOPIC)."
+  type        = string
+  default     = "ecg.waveform"
 }
 
-variable "client_cidrs" {
-  description = "Private CIDRs of producers outside the VPC (hospital gateways over VPN or Direct Connect). Never 0.0.0.0/0."
+variable "dlq_topic" {
+  description = "The dead-letter topic (ECG_DLQ_TOPIC)."
+  type        = string
+  default     = "ecg.waveform.dlq"
+}
+
+variable "consumer_group_prefix" {
+  description = "Prefix of the consumer groups the jobs commit their progress under for lag monitoring (ecgdash.raw_writer, ecgdash.hr_job)."
+  type        = string
+  default     = "ecgdash."
+}
+
+variable "gateways" {
+  description = "Hospital ECG gateways, one SASL/SCRAM user gw-<name> each (write access to the waveform topic only). Lowercase letters, digits and dashes."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for c in var.client_cidrs : !contains(["0.0.0.0/0", "::/0"], c)])
-    error_message = "client_cidrs must not open the brokers to the internet."
+    condition     = alltrue([for g in var.gateways : can(regex("^[a-z0-9][a-z0-9-]{0,40}$", g))])
+    error_message = "gateway names must be lowercase letters, digits and dashes (at most 41 characters)."
   }
 }
 
-variable "scram_username" {
-  description = "SASL/SCRAM user of the ECGdashboard producers and Spark jobs."
-  type        = string
-  default     = "ecgdash"
-}
-
 variable "secret_recovery_window_days" {
-  description = "Days a deleted secret can still be restored (7-30)."
+  description = "Days a deleted secret can still be restored (7-30); its name stays reserved that long."
   type        = number
   default     = 30
 }

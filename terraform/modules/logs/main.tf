@@ -1,6 +1,11 @@
-# CloudWatch log groups (application, MSK brokers, VPC flow logs, CloudTrail), the roles that let
-# AWS services write to them, and a multi-region CloudTrail trail with S3 data events on the ECG
-# data bucket (who read which patient's records, and when).
+# CloudWatch log groups, the roles that let AWS services write to them, and a multi-region
+# CloudTrail trail with S3 data events on the ECG data bucket (who read which patient's records,
+# and when). One log group per kind of host, each fed by the CloudWatch agent on those hosts:
+#   ops       the ops host: deploy (migrations, topics, ACLs), ingest replay, probes
+#   jobs      the EMR primary nodes: the streaming jobs' supervisors (Spark driver output)
+#   database  the self-managed TimescaleDB host: PostgreSQL and pgBackRest logs
+#   grafana   the Grafana host
+# and the ones AWS services write: kafka (MSK broker logs), flow_logs (VPC), cloudtrail.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -8,12 +13,15 @@ data "aws_region" "current" {}
 
 locals {
   log_groups = {
-    app       = "/ecgdashboard/${var.name}/app"
+    ops       = "/ecgdashboard/${var.name}/ops"
+    jobs      = "/ecgdashboard/${var.name}/jobs"
+    database  = "/ecgdashboard/${var.name}/database"
+    grafana   = "/ecgdashboard/${var.name}/grafana"
     kafka     = "/ecgdashboard/${var.name}/kafka"
     flow_logs = "/ecgdashboard/${var.name}/vpc-flow-logs"
   }
   trail_name = "${var.name}-trail"
-  trail_arn  = "arn:${data.aws_partition.current.partition}:cloudtrail:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:trail/${local.trail_name}"
+  trail_arn  = "arn:${data.aws_partition.current.partition}:cloudtrail:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:trail/${local.trail_name}"
 }
 
 resource "aws_cloudwatch_log_group" "this" {

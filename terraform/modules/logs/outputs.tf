@@ -1,10 +1,10 @@
 output "log_group_names" {
-  description = "CloudWatch log group names by purpose: app, kafka, flow_logs, cloudtrail."
+  description = "CloudWatch log group names by purpose: ops, jobs, database, grafana, kafka, flow_logs, cloudtrail."
   value       = merge({ for k, g in aws_cloudwatch_log_group.this : k => g.name }, { cloudtrail = aws_cloudwatch_log_group.cloudtrail.name })
 }
 
 output "log_group_arns" {
-  description = "CloudWatch log group ARNs by purpose: app, kafka, flow_logs, cloudtrail."
+  description = "CloudWatch log group ARNs by purpose: ops, jobs, database, grafana, kafka, flow_logs, cloudtrail."
   value       = merge({ for k, g in aws_cloudwatch_log_group.this : k => g.arn }, { cloudtrail = aws_cloudwatch_log_group.cloudtrail.arn })
 }
 

@@ -1,12 +1,20 @@
-# VPC with private subnets for every workload (brokers, Spark, database, Grafana), public subnets
-# only for the NAT gateways, gateway/interface endpoints so that S3 and AWS API traffic stays on
-# the AWS network, and flow logs for the whole VPC.
+# VPC with private subnets for every workload (brokers, Spark, database, Grafana, ops host), public
+# subnets only for the NAT gateways, gateway/interface endpoints so that S3 and AWS API traffic
+# stays on the AWS network, flow logs for the whole VPC, and the private path from the hospital
+# network (attachment.tf): a Transit Gateway attachment, a site-to-site VPN, or Direct Connect.
 
 data "aws_region" "current" {}
 
 locals {
   azs      = var.azs
   az_count = length(var.azs)
+  # Two CIDRs overlap when their network addresses agree at the shorter of their prefixes
+  # (cidrhost masks the address to the prefix it is given).
+  overlapping_hospital_cidrs = [
+    for c in var.hospital_network.cidrs : c
+    if cidrhost("${split("/", c)[0]}/${min(tonumber(split("/", c)[1]), tonumber(split("/", var.cidr)[1]))}", 0) ==
+    cidrhost("${split("/", var.cidr)[0]}/${min(tonumber(split("/", c)[1]), tonumber(split("/", var.cidr)[1]))}", 0)
+  ]
   # EMR's managed service policy (AmazonEMRServicePolicy_v2) only acts on tagged subnets and SGs.
   emr_tag = { "for-use-with-amazon-emr-managed-policies" = "true" }
 }
@@ -17,6 +25,13 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = { Name = var.name }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.overlapping_hospital_cidrs) == 0
+      error_message = "hospital_network.cidrs ${join(", ", local.overlapping_hospital_cidrs)} overlap the VPC CIDR ${var.cidr}: routes to them would never leave the VPC."
+    }
+  }
 }
 
 # Lock down the default security group: nothing may use it by accident.
@@ -121,7 +136,7 @@ resource "aws_route_table_association" "private" {
 
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
-  service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
+  service_name      = "com.amazonaws.${data.aws_region.current.region}.s3"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = aws_route_table.private[*].id
 
@@ -149,7 +164,7 @@ resource "aws_vpc_endpoint" "interface" {
   for_each = toset(var.interface_endpoints)
 
   vpc_id              = aws_vpc.this.id
-  service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.value}"
+  service_name        = "com.amazonaws.${data.aws_region.current.region}.${each.value}"
   vpc_endpoint_type   = "Interface"
   subnet_ids          = aws_subnet.private[*].id
   security_group_ids  = [aws_security_group.endpoints.id]

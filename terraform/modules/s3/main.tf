@@ -4,6 +4,7 @@
 #   artifacts  the ecgdashboard wheel, bootstrap scripts, Grafana
 #              provisioning, EMR logs                                       SSE-KMS
 #   backups    pgBackRest repository of the self-managed TimescaleDB      SSE-KMS
+#   checkpoints  Spark structured-streaming checkpoints of the jobs       SSE-KMS
 #   audit      CloudTrail                                                 SSE-KMS
 #   access-logs  S3 server access logs and ALB logs                       SSE-S3 (see below)
 
@@ -13,11 +14,17 @@ data "aws_elb_service_account" "current" {}
 locals {
   suffix = data.aws_caller_identity.current.account_id
 
+  # expire_days: current objects are deleted after that many days (null: never).
+  # The backups bucket never expires objects: pgBackRest removes what its retention no longer
+  # needs (repo1-retention-full), and an age rule would delete archive.info, backup.info and the
+  # full backups that later differentials and WAL depend on.
+  # Checkpoints are overwritten every trigger; old versions are kept one day only.
   buckets = {
-    data      = { expire_days = null, ia_days = var.data_infrequent_access_after_days }
-    artifacts = { expire_days = null, ia_days = null }
-    backups   = { expire_days = var.backup_retention_days, ia_days = null }
-    audit     = { expire_days = var.audit_retention_days, ia_days = 90 }
+    data        = { expire_days = null, ia_days = var.data_infrequent_access_after_days, noncurrent_days = var.noncurrent_version_retention_days }
+    artifacts   = { expire_days = null, ia_days = null, noncurrent_days = var.noncurrent_version_retention_days }
+    backups     = { expire_days = null, ia_days = null, noncurrent_days = var.noncurrent_version_retention_days }
+    checkpoints = { expire_days = null, ia_days = null, noncurrent_days = 1 }
+    audit       = { expire_days = var.audit_retention_days, ia_days = 90, noncurrent_days = var.noncurrent_version_retention_days }
   }
 }
 
@@ -94,7 +101,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
 
     noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_retention_days
+      noncurrent_days = each.value.noncurrent_days
     }
 
     dynamic "transition" {

@@ -20,12 +20,6 @@ variable "data_infrequent_access_after_days" {
   default     = 30
 }
 
-variable "backup_retention_days" {
-  description = "Days database backups (pgBackRest repository objects) are kept before expiring."
-  type        = number
-  default     = 35
-}
-
 variable "audit_retention_days" {
   description = "Days CloudTrail files are kept (HIPAA asks for six years of audit records: 2190)."
   type        = number

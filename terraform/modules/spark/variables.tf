@@ -3,8 +3,13 @@ variable "name" {
   type        = string
 }
 
+variable "environment" {
+  description = "Environment name (the Environment dimension of the job metrics)."
+  type        = string
+}
+
 variable "jobs" {
-  description = "Streaming jobs this cluster runs, each as one never-ending EMR step: raw-writer and/or hr-job."
+  description = "Streaming jobs this cluster runs, each under a supervisor unit on the primary node: raw-writer and/or hr-job."
   type        = list(string)
 
   validation {
@@ -13,9 +18,13 @@ variable "jobs" {
   }
 }
 
-variable "vpc_id" {
-  description = "ID of the VPC."
-  type        = string
+variable "security_group_ids" {
+  description = "EMR-managed security groups from modules/security_groups (all rules exist before the cluster): primary, core, service_access."
+  type = object({
+    primary        = string
+    core           = string
+    service_access = string
+  })
 }
 
 variable "subnet_id" {
@@ -36,7 +45,7 @@ variable "primary_instance_type" {
 }
 
 variable "core_instance_type" {
-  description = "Instance type of the core nodes (Spark executors, HDFS for checkpoints)."
+  description = "Instance type of the core nodes (Spark executors)."
   type        = string
   default     = "m6i.xlarge"
 }
@@ -48,7 +57,7 @@ variable "core_instance_count" {
 }
 
 variable "ebs_size_gb" {
-  description = "Encrypted gp3 EBS per node in GiB (HDFS checkpoints, shuffle and spill)."
+  description = "Encrypted gp3 EBS per node in GiB (shuffle, spill, YARN logs; checkpoints are on S3)."
   type        = number
   default     = 64
 }
@@ -79,14 +88,50 @@ variable "artifacts_bucket" {
   type        = string
 }
 
+variable "checkpoints_bucket" {
+  description = "Name of the bucket holding the jobs' structured-streaming checkpoints (s3a://<bucket>/<cluster>/<job>/...)."
+  type        = string
+}
+
+variable "log_group_name" {
+  description = "CloudWatch log group the nodes' agents ship the supervisors' logs to."
+  type        = string
+}
+
+variable "metric_namespace" {
+  description = "CloudWatch namespace of the JobRestarts metric the supervisors publish."
+  type        = string
+  default     = "ECGdashboard"
+}
+
+variable "db_writer_secret_arn" {
+  description = "ARN of the ecg_writer secret (the jobs' database credentials, read at every start)."
+  type        = string
+}
+
+variable "kafka_secret_arn" {
+  description = "ARN of the jobs' SASL/SCRAM secret on MSK (read at every start)."
+  type        = string
+}
+
+variable "replication_factor" {
+  description = "Replication factor passed to `ecgdash kafka create-topics` when the topics are missing."
+  type        = number
+}
+
 variable "wheel_s3_key" {
   description = "Key of the built wheel in the artifacts bucket, e.g. releases/ecgdashboard-0.1.0-py3-none-any.whl."
   type        = string
 }
 
 variable "app_environment" {
-  description = "Non-secret ECG_* settings (and SECRET_ARN_* references) written to the job config object."
+  description = "Non-secret ECG_* settings of the jobs (database host, Kafka bootstrap, topics, partitions, ...) written to the job config object."
   type        = map(string)
+
+  validation {
+    condition     = alltrue([for k in keys(var.app_environment) : can(regex("^ECG_[A-Z0-9_]+$", k))]) && !anytrue([for k in keys(var.app_environment) : can(regex("PASSWORD|DSN", k))])
+    error_message = "app_environment holds non-secret ECG_* settings only (no passwords or DSNs)."
+  }
 }
 
 variable "termination_protection" {

@@ -37,7 +37,7 @@ resource "aws_instance" "this" {
   ami                         = coalesce(var.ami_id, one(data.aws_ami.ubuntu[*].id))
   instance_type               = var.instance_type
   subnet_id                   = var.subnet_ids[0]
-  vpc_security_group_ids      = [aws_security_group.this.id]
+  vpc_security_group_ids      = [var.security_group_id]
   iam_instance_profile        = var.instance_profile_name
   associate_public_ip_address = false
   disable_api_termination     = var.deletion_protection
@@ -58,16 +58,18 @@ resource "aws_instance" "this" {
   }
 
   user_data = templatefile("${path.module}/templates/timescaledb-cloud-init.yaml.tftpl", {
-    region           = data.aws_region.current.name
-    pg_major         = var.postgres_major_version
-    database         = var.database_name
-    vpc_cidr         = var.vpc_cidr
-    data_volume_id   = aws_ebs_volume.data[0].id
-    admin_secret_arn = aws_secretsmanager_secret.admin[0].arn
-    backups_bucket   = var.backups_bucket
-    backup_repo_path = "/pgbackrest/${var.name}"
-    kms_key_arn      = var.kms_key_arn
-    full_retention   = var.backup_full_retention
+    region              = data.aws_region.current.region
+    pg_major            = var.postgres_major_version
+    database            = var.database_name
+    vpc_cidr            = var.vpc_cidr
+    data_volume_id      = aws_ebs_volume.data[0].id
+    owner_role          = local.owner_role
+    owner_secret_arn    = aws_secretsmanager_secret.owner[0].arn
+    backups_bucket      = var.backups_bucket
+    backup_repo_path    = "/pgbackrest/${var.name}"
+    kms_key_arn         = var.kms_key_arn
+    full_retention_days = var.backup_retention_days
+    log_group_name      = var.log_group_name
   })
 
   # cloud-init runs once; a changed template must not replace the database host.
@@ -76,6 +78,9 @@ resource "aws_instance" "this" {
   }
 
   tags = { Name = "${var.name}-timescaledb" }
+
+  # the owner password must be in Secrets Manager before cloud-init reads it
+  depends_on = [aws_secretsmanager_secret_version.owner]
 }
 
 resource "aws_volume_attachment" "data" {

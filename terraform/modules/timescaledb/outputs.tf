@@ -1,11 +1,11 @@
 output "mode" {
-  description = "Database mode: ec2, timescale_cloud or rds."
+  description = "Database mode: ec2, rds or external."
   value       = var.mode
 }
 
 output "timescaledb" {
   description = "Whether the database has the timescaledb extension (false for rds: the schema runs in its PostgreSQL mode)."
-  value       = !local.is_rds
+  value       = local.is_external ? var.external.timescaledb : !local.is_rds
 }
 
 output "host" {
@@ -13,28 +13,37 @@ output "host" {
   value = (
     local.is_ec2 ? one(aws_instance.this[*].private_dns) :
     local.is_rds ? one(aws_db_instance.this[*].address) :
-    one(timescale_service.this[*].hostname)
+    var.external.host
   )
+
+  precondition {
+    condition     = var.mode != "external" || var.external != null
+    error_message = "mode = external needs var.external (host, owner_secret_arn, ...)."
+  }
 }
 
 output "port" {
   description = "TCP port of the database."
-  value       = local.is_cloud ? one(timescale_service.this[*].port) : 5432
+  value       = local.is_external ? var.external.port : 5432
 }
 
 output "database_name" {
-  description = "Name of the application database (Timescale Cloud services use tsdb)."
-  value       = local.is_cloud ? "tsdb" : var.database_name
+  description = "Name of the application database."
+  value       = local.is_external ? var.external.database_name : var.database_name
 }
 
-output "security_group_id" {
-  description = "Security group of the database (ec2 and rds modes)."
-  value       = aws_security_group.this.id
+output "owner_secret_arn" {
+  description = "ARN of the secret with the owner role's credentials (RDS-managed in rds mode). The value is not output."
+  value = (
+    local.is_ec2 ? one(aws_secretsmanager_secret.owner[*].arn) :
+    local.is_rds ? one(aws_db_instance.this[*].master_user_secret[0].secret_arn) :
+    var.external.owner_secret_arn
+  )
 }
 
-output "admin_secret_arn" {
-  description = "ARN of the secret with the owner credentials (RDS-managed in rds mode). The value is not output."
-  value       = local.is_rds ? one(aws_db_instance.this[*].master_user_secret[0].secret_arn) : aws_secretsmanager_secret.admin[0].arn
+output "owner_secret_kms_key_arn" {
+  description = "KMS key of the owner secret when it is not this environment's key (external mode), else null."
+  value       = local.is_external ? var.external.owner_secret_kms_key_arn : null
 }
 
 output "writer_secret_arn" {
@@ -45,4 +54,9 @@ output "writer_secret_arn" {
 output "reader_secret_arn" {
   description = "ARN of the secret with the ecg_reader credentials. The value is not output."
   value       = aws_secretsmanager_secret.app["reader"].arn
+}
+
+output "instance_id" {
+  description = "EC2 instance of the database (ec2 mode), else null: its status checks are alarmed."
+  value       = one(aws_instance.this[*].id)
 }

@@ -75,7 +75,7 @@ resource "aws_db_instance" "this" {
 
   multi_az               = var.rds_multi_az
   db_subnet_group_name   = aws_db_subnet_group.this[0].name
-  vpc_security_group_ids = [aws_security_group.this.id]
+  vpc_security_group_ids = [var.security_group_id]
   parameter_group_name   = aws_db_parameter_group.this[0].name
   publicly_accessible    = false
 

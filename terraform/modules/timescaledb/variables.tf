@@ -4,19 +4,32 @@ variable "name" {
 }
 
 variable "mode" {
-  description = "Where the database runs: ec2 (self-managed TimescaleDB), timescale_cloud (Timescale's managed service) or rds (RDS PostgreSQL: NO TimescaleDB, the schema's plain PostgreSQL mode)."
+  description = "Where the database runs: ec2 (self-managed TimescaleDB), rds (RDS PostgreSQL: NO TimescaleDB, the schema's plain PostgreSQL mode) or external (Timescale Cloud from terraform/timescale-cloud, or another existing PostgreSQL)."
   type        = string
   default     = "ec2"
 
   validation {
-    condition     = contains(["ec2", "timescale_cloud", "rds"], var.mode)
-    error_message = "mode must be ec2, timescale_cloud or rds."
+    condition     = contains(["ec2", "rds", "external"], var.mode)
+    error_message = "mode must be ec2, rds or external."
   }
 }
 
-variable "vpc_id" {
-  description = "ID of the VPC."
-  type        = string
+variable "external" {
+  description = "The database of mode external: where it listens, whether it has TimescaleDB, and the existing secret with its owner role's credentials ({username, password}) and that secret's KMS key when not this environment's."
+  type = object({
+    host                     = string
+    port                     = optional(number, 5432)
+    database_name            = optional(string, "tsdb")
+    timescaledb              = optional(bool, true)
+    owner_secret_arn         = string
+    owner_secret_kms_key_arn = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.external == null || can(regex("^arn:", var.external.owner_secret_arn))
+    error_message = "external.owner_secret_arn must be the ARN of an existing secret."
+  }
 }
 
 variable "vpc_cidr" {
@@ -29,9 +42,14 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "client_security_group_ids" {
-  description = "Security groups allowed to connect on 5432 (Spark nodes, Grafana), keyed by a static name."
-  type        = map(string)
+variable "security_group_id" {
+  description = "Security group of the database (modules/security_groups): 5432 from the Spark nodes, the ops host and Grafana."
+  type        = string
+}
+
+variable "log_group_name" {
+  description = "CloudWatch log group the database host's agent ships PostgreSQL and pgBackRest logs to."
+  type        = string
 }
 
 variable "kms_key_arn" {
@@ -99,10 +117,10 @@ variable "backups_bucket" {
   type        = string
 }
 
-variable "backup_full_retention" {
-  description = "Number of weekly full pgBackRest backups kept (daily differentials and WAL in between)."
+variable "backup_retention_days" {
+  description = "Days pgBackRest keeps backups (time-based full retention: every full backup younger than this, and the differentials and WAL that depend on them); RDS automated backup retention in rds mode."
   type        = number
-  default     = 4
+  default     = 35
 }
 
 variable "snapshot_retention_days" {
@@ -129,30 +147,4 @@ variable "rds_multi_az" {
   description = "Run RDS with a synchronous standby in a second zone."
   type        = bool
   default     = true
-}
-
-variable "backup_retention_days" {
-  description = "RDS automated backup retention in days."
-  type        = number
-  default     = 14
-}
-
-# --- timescale_cloud -------------------------------------------------------------------------------
-
-variable "timescale_milli_cpu" {
-  description = "CPU of the Timescale Cloud service in milli-cores (timescale_cloud mode)."
-  type        = number
-  default     = 2000
-}
-
-variable "timescale_memory_gb" {
-  description = "Memory of the Timescale Cloud service in GB (timescale_cloud mode)."
-  type        = number
-  default     = 8
-}
-
-variable "timescale_region_code" {
-  description = "Timescale Cloud region, normally the AWS region of this VPC (timescale_cloud mode)."
-  type        = string
-  default     = null
 }

@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import wfdb
+
 from ecgdash.ingest.sample_records import mitdb
 
 DATA = mitdb()

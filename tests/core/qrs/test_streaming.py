@@ -122,9 +122,8 @@ def test_long_pushes_score_beats_as_short_ones() -> None:
     """A 150-s push gives the same beats, qualities and HRs as 1-s pushes (the quality ring
     once held only the last 16 windows of a push, so long pushes lost their scores; pushes
     longer than half the ring are now processed in blocks)."""
-    from ecgdash.ingest.records import read_record
-
     from ecgdash.core.qrs import StreamingQRSDetector
+    from ecgdash.ingest.records import read_record
     from tests.helpers import MITDB
 
     x = read_record(MITDB / "119").adc[: 300 * 360].astype(float)

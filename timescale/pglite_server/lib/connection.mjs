@@ -35,7 +35,36 @@ const PROBE_SAVEPOINT = 'pglite_server_copy_probe'
 // this text (as an unknown column), so the client gets an error and the server lives on.
 const EXTENDED_COPY_REFUSAL = 'COPY FROM STDIN needs the simple query protocol here'
 
+// PGlite's one session belongs to the superuser, which may SET SESSION AUTHORIZATION to anyone:
+// a client logged in as another role could switch itself to postgres that way (or with
+// RESET/DISCARD ALL, which return to the session's original user). Such statements from a login
+// other than the superuser are swapped for one that fails with this text.
+const ROLE_SWITCH = /session[\s\S]{0,200}?authorization|session_authorization|\bdiscard\b/i
+const ROLE_SWITCH_REFUSAL = 'role switches are refused: log in as that role instead'
+const SUPERUSER = 'postgres'
+
 class ConnectionClosed extends Error {}
+
+/** The statement text of a Query ('Q') or Parse ('P') message. */
+function statementText(msg) {
+  if (msg.type === 'Q') return msg.body.subarray(0, -1).toString('utf8')
+  const nameEnd = msg.body.indexOf(0)
+  return msg.body.subarray(nameEnd + 1, msg.body.indexOf(0, nameEnd + 1)).toString('utf8')
+}
+
+/** For a login other than the superuser, a role switch becomes a statement that fails. */
+export function refuseRoleSwitch(msg, user) {
+  if (user === SUPERUSER || !ROLE_SWITCH.test(statementText(msg))) return msg
+  const refusal = `SELECT "${ROLE_SWITCH_REFUSAL}"`
+  if (msg.type === 'Q') {
+    const body = Buffer.from(`${refusal}\0`)
+    return { type: 'Q', body, raw: message('Q', body) }
+  }
+  const nameEnd = msg.body.indexOf(0)
+  const body = Buffer.concat([msg.body.subarray(0, nameEnd + 1), Buffer.from(`${refusal}\0`),
+    Buffer.from([0, 0])])
+  return { type: 'P', body, raw: message('P', body) }
+}
 
 function refuseExtendedCopyIn(msg) {
   const nameEnd = msg.body.indexOf(0)
@@ -169,11 +198,11 @@ export class ClientConnection {
       switch (msg.type) {
         case 'Q': {
           await flush()
-          await this.simpleQuery(msg)
+          await this.simpleQuery(refuseRoleSwitch(msg, this.user))
           break
         }
         case 'P':
-          batch.push(this.names.rewrite(refuseExtendedCopyIn(msg)))
+          batch.push(this.names.rewrite(refuseExtendedCopyIn(refuseRoleSwitch(msg, this.user))))
           break
         case 'B':
         case 'D':
