@@ -82,12 +82,41 @@ def detect_group(
             log.warning("patient %s: new detector (%s)", patient, exc)
             det = None
     out: list[tuple] = []
+    run: list[np.ndarray] = []  # contiguous samples not yet given to the detector
+
+    def flush() -> None:
+        """One detector call per run of contiguous messages (the detector's output does not
+        depend on how its input is cut; one call per 1-s message was most of its cost)."""
+        nonlocal det
+        if not run or det is None:
+            run.clear()
+            return
+        x = run[0] if len(run) == 1 else np.vstack(run)
+        run.clear()
+        try:
+            res = det.process(x)
+        except Exception:  # a detector bug must not stop every patient: start this one afresh
+            log.exception("patient %s: detector failed before sample %s; restarting it", patient, nxt)
+            det = None
+            return
+        names = leads.split(",") if leads else []
+        for b in res.beats:
+            idx = base + b.index
+            used = ",".join(names[i] if i < len(names) else str(i) for i in b.leads)
+            out.append(("beat", patient, idx, start_us + round(idx * 1e6 / fs), b.rr_ms, b.hr_bpm,
+                        used, b.quality, None, None, None))
+        for w in res.windows:
+            idx = base + w.start
+            out.append(("quality", patient, idx, start_us + round(idx * 1e6 / fs), None, None,
+                        None, w.quality, w.length, w.usable, _flags_text(w.flags)))
+
     for value in pdf["value"]:
         try:
             msg = decode(patient.encode(), value)
         except DecodeError:
             continue  # the raw writer dead-letters it
         if isinstance(msg, PatientMeta):
+            flush()  # beats found so far name the leads they were found with
             leads = ",".join(s.lead for s in msg.signals)
             continue
         n = msg.n_samples
@@ -95,6 +124,7 @@ def detect_group(
         if not restart and msg.first_index > nxt + MAX_GAP_S * fs:
             restart = True
         if restart:
+            flush()
             base = nxt = msg.first_index
             start_us, fs = msg.start_us, msg.fs
             try:
@@ -114,24 +144,11 @@ def detect_group(
             x = x[nxt - msg.first_index :]
         elif msg.first_index > nxt:  # a short gap: the detector flags it
             x = np.vstack([np.full((msg.first_index - nxt, msg.n_leads), np.nan), x])
-        try:
-            res = det.process(x)
-        except Exception:  # a detector bug must not stop every patient: start this one afresh
-            log.exception("patient %s: detector failed at sample %s; restarting it", patient, nxt)
-            det = None
-            nxt = msg.first_index + n
-            continue
+        if run and x.shape[1] != run[0].shape[1]:
+            flush()  # the detector refuses another lead count; it says so for this message
+        run.append(x)
         nxt = msg.first_index + n
-        names = leads.split(",") if leads else []
-        for b in res.beats:
-            idx = base + b.index
-            used = ",".join(names[i] if i < len(names) else str(i) for i in b.leads)
-            out.append(("beat", patient, idx, start_us + round(idx * 1e6 / fs), b.rr_ms, b.hr_bpm,
-                        used, b.quality, None, None, None))
-        for w in res.windows:
-            idx = base + w.start
-            out.append(("quality", patient, idx, start_us + round(idx * 1e6 / fs), None, None,
-                        None, w.quality, w.length, w.usable, _flags_text(w.flags)))
+    flush()
     if det is not None or fs:
         state.update((det.to_bytes() if det is not None else b"", base, nxt, start_us, fs, leads))
     if out:  # nothing at all, rather than an untyped empty frame Spark has to concatenate
