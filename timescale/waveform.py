@@ -18,9 +18,9 @@ from datetime import datetime
 import psycopg
 
 from ecgdash.core.clock import us_to_datetime
-from ecgdash.core.codec import PatientMeta, SampleChunk
+from ecgdash.core.codec import AnnotationBatch, PatientMeta, SampleChunk
 from ecgdash.core.errors import DatabaseError
-from ecgdash.timescale import dead_letters, ledger, patients
+from ecgdash.timescale import annotations, dead_letters, ledger, patients
 from ecgdash.timescale.dead_letters import DeadLetter
 from ecgdash.timescale.ledger import BatchKey, Offsets
 
@@ -45,6 +45,7 @@ class Batch:
 
     metas: list[tuple[PatientMeta, DeadLetter]] = field(default_factory=list)
     chunks: list[tuple[SampleChunk, DeadLetter]] = field(default_factory=list)
+    labels: list[tuple[AnnotationBatch, DeadLetter]] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     messages: int = 0
@@ -59,6 +60,7 @@ class BatchResult:
     dead: list[DeadLetter]
     conflicts: int = 0  # rows already stored with other samples (kept; the new one recorded)
     gaps: int = 0
+    annotations: int = 0  # expert annotations newly stored
 
 
 # no ON COMMIT DROP: the staging table is reused by every batch of the connection
@@ -141,6 +143,8 @@ def write_batch(
             dead += unknown
             stored, rejected, inserted, conflicts = _store_isolated(conn, key, good)
             dead += rejected
+            _, labels, label_dead = annotations.store(conn, batch.labels)
+            dead += label_dead
             kept = [c for c, _ in stored]
             samples = sum(c.samples.size for c in kept)
             rows = sum(c.n_leads for c in kept)
@@ -158,7 +162,7 @@ def write_batch(
             f"batch {key.batch_id} of {key.query_name} ({key.query_id}) not written: {exc}"
         ) from exc
     return BatchResult(len(kept), samples, rows - inserted - conflicts, dead, conflicts,
-                       len(batch.gaps))
+                       len(batch.gaps), labels)
 
 
 def _store_isolated(
