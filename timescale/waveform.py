@@ -17,7 +17,7 @@ from datetime import datetime
 
 import psycopg
 
-from ecgdash.core.clock import us_to_datetime
+from ecgdash.core.clock import datetime_to_us, us_to_datetime
 from ecgdash.core.codec import AnnotationBatch, PatientMeta, SampleChunk
 from ecgdash.core.errors import DatabaseError
 from ecgdash.timescale import annotations, dead_letters, ledger, patients
@@ -298,3 +298,30 @@ def chunks_with_source(conn: psycopg.Connection, patient: str, since: datetime) 
     (patient, record, offset, signal index, sample index, samples, time, ingested_at, fs,
     stream start), in signal and sample order."""
     return conn.execute(_WITH_SOURCE, (patient, since)).fetchall()
+
+
+# --- dataset exports: chunks as binary arrays, parsed without a Python int per sample ----------
+
+_CHUNKS_BINARY = """
+SELECT signal_index, time, sample_index, array_send(samples) FROM waveform
+WHERE patient_id = %s AND time >= %s AND time < %s
+ORDER BY time, signal_index"""
+_LAST_BEFORE = """
+SELECT time, sample_index, cardinality(samples) FROM waveform
+WHERE patient_id = %s AND time < %s AND time >= %s ORDER BY time DESC LIMIT 1"""
+
+
+def chunk_rows(conn: psycopg.Connection, patient: str, t0: datetime, t1: datetime
+               ) -> list[tuple[int, int, int, bytes]]:
+    """(signal index, time µs, stream index, ``array_send(samples)``) of the chunks of `patient`
+    starting in [t0, t1), in time then lead order."""
+    with conn.cursor(binary=True) as cur:
+        rows = cur.execute(_CHUNKS_BINARY, (patient, t0, t1)).fetchall()
+    return [(int(s), datetime_to_us(t), int(i), bytes(b)) for s, t, i, b in rows]
+
+
+def last_chunk_before(conn: psycopg.Connection, patient: str, t: datetime, not_before: datetime
+                      ) -> ChunkRef | None:
+    """The latest chunk starting in [not_before, t)."""
+    row = conn.execute(_LAST_BEFORE, (patient, t, not_before)).fetchone()
+    return ChunkRef(row[0], int(row[1]), int(row[2])) if row else None
