@@ -318,3 +318,18 @@ def test_spark_engine_writes_the_same_dataset(pg_native: Db, cohorts: dict, tmp_
         got = np.concatenate([np.load(tmp_path / "spark-npz" / name / f"{name}_{d}.npz")["adc"]
                               for d in ("20240502", "20240503")])
         np.testing.assert_array_equal(got, dense(c, p))
+
+
+def test_review_png_per_alarm(pg_native: Db, cohorts: dict, tmp_path: Path) -> None:
+    """A strip per alarm event with its onset in range: ECG paper at 25 mm/s and 10 mm/mV (10 s
+    = 250 mm wide at 200 dpi), listed in the manifest."""
+    from PIL import Image
+
+    c = cohort(pg_native, cohorts)
+    export(pg_native, c, str(tmp_path / "r"), "npz", sel=Selection(tuple(c.patients[:5])),
+           review_png=True)
+    pngs = sorted((tmp_path / "r" / "review").rglob("*.png"))
+    assert len(pngs) == 3 and all("-tachycardia.png" in p.name for p in pngs)  # 3 with alarms
+    w, h = Image.open(pngs[0]).size
+    assert abs(w - 250 / 25.4 * 200) <= 2 and abs(h - (2 * 40 + 8) / 25.4 * 200) <= 2
+    assert verify(open_store(str(tmp_path / "r"), "v"))[1] == []
