@@ -84,7 +84,7 @@ class _Reader(DataSourceReader):
         i = partition.unit  # type: ignore[attr-defined]
         pi, t0, t1 = self.work["units"][i]
         plan = _plan_of(self.work["plans"][pi])
-        with psycopg.connect(self.dsn, prepare_threshold=None) as conn:
+        with psycopg.connect(self.dsn, prepare_threshold=None, autocommit=True) as conn:
             start = us_to_datetime(t0) - dataset_reads.slack(plan.fs)
             t, end = start, us_to_datetime(t1)
             step = timedelta(seconds=dataset_reads.PAGE_S)
@@ -130,7 +130,7 @@ def _writer(dsn: str, work: dict, spec: Spec, store: Store):  # noqa: ANN202 - m
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         blocks = _blocks(batches)
         pending = next(blocks, None)
-        with psycopg.connect(dsn, prepare_threshold=None) as conn:
+        with psycopg.connect(dsn, prepare_threshold=None, autocommit=True) as conn:
             while pending is not None:
                 unit_id = pending[0]
                 pi, t0, t1 = work["units"][unit_id]
@@ -174,7 +174,7 @@ def export_on_spark(spark: SparkSession, dsn: str, plans: list[PatientPlan], spe
         for k in ("beats", "quality", "annotations", "alarms"):
             res.labels[k] = res.labels.get(k, 0) + r[k]
     out = []
-    with psycopg.connect(dsn, prepare_threshold=None) as conn:
+    with psycopg.connect(dsn, prepare_threshold=None, autocommit=True) as conn:
         for i, (pi, u) in enumerate(units):
             plan = plans[pi]
             if i not in results:

@@ -127,7 +127,7 @@ def run_export(connect: Callable[[], psycopg.Connection], req: Request, *,
     t_begin = time.monotonic()
     run_id = uuid.uuid4().hex[:12]
     store = open_store(req.out, run_id)
-    with connect() as conn:
+    with _autocommit(connect()) as conn:
         plans = resolve(conn, req.selection, req.start, req.end)
         store.check_empty()
         try:
@@ -172,6 +172,14 @@ def run_export(connect: Callable[[], psycopg.Connection], req: Request, *,
                          time.monotonic() - t_begin)
 
 
+def _autocommit(conn: psycopg.Connection) -> psycopg.Connection:
+    """Reads outside a transaction: the embedded TimescaleDB serves one session in turn, so an
+    idle transaction on one connection would stall the reader thread's (append-only data: each
+    page's own snapshot is enough)."""
+    conn.autocommit = True
+    return conn
+
+
 def _member(p: PatientPlan) -> dict[str, Any]:
     return {"patient": p.patient, "bed": p.bed or None, "start": us_to_datetime(p.start_us).isoformat(),
             "end": us_to_datetime(p.end_us).isoformat(), "fs": p.fs,
@@ -201,7 +209,7 @@ def _export_local(conn: psycopg.Connection, connect: Callable[[], psycopg.Connec
                   progress: Callable[[str], None] | None) -> list[tuple[PatientPlan, UnitResult]]:
     work = [(plan, unit) for plan in plans for unit in units_of(plan, spec)]
     out = []
-    with connect() as rconn:
+    with _autocommit(connect()) as rconn:
         def blocks() -> Iterator[tuple[int, Any]]:
             for i, (plan, unit) in enumerate(work):
                 for b in dataset_reads.pages(rconn, plan, unit):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 import psycopg
 
-from ecgdash.core.codec import PatientMeta, SampleChunk
+from ecgdash.core.codec import PatientMeta
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.ingest.records import read_record
 from ecgdash.ingest.replay import plan_streams
