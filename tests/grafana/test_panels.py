@@ -172,7 +172,7 @@ def _slot_value(reader, grafana_db, k: int, patient: str, at_s: float):
 
 
 def test_wall_state_reports_stale_and_noisy(grafana_db) -> None:
-    """Without alarms (the stand-in's events deleted in a rolled-back transaction) a tile shows
+    """Without alarms (the test events deleted in a rolled-back transaction) a tile shows
     the signal state."""
     import psycopg
 

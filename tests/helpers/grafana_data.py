@@ -34,7 +34,7 @@ from ecgdash.timescale.dead_letters import DeadLetter
 from ecgdash.timescale.ledger import BatchKey
 from ecgdash.timescale.waveform import Batch, Gap, write_batch
 from tests.helpers import MITDB
-from tests.helpers.grafana_alarms import create_alarm_stand_in
+from tests.helpers.grafana_alarms import insert_alarm_events
 
 DATA = MITDB
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -193,7 +193,7 @@ def load_all(dsn: str, detections: dict[str, tuple[list[tuple], list[tuple]]]) -
     with psycopg.connect(dsn) as conn:
         load_waveform(conn)
         admit_beds(conn)
-        create_alarm_stand_in(conn, T0)
+        insert_alarm_events(conn, T0)
         with conn.transaction(), conn.cursor() as cur:
             for beats, quality in detections.values():
                 _copy(cur, _BEAT, _BEAT_TYPES, beats)
