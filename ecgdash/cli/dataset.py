@@ -17,7 +17,7 @@ from ecgdash.core.dataset.unit import Spec
 from ecgdash.core.errors import ExportError
 from ecgdash.core.storage import open_store
 from ecgdash.dataset.cohort import Selection
-from ecgdash.dataset.export import Request, run_export
+from ecgdash.dataset.export import Request, check_request, run_export
 from ecgdash.settings import Settings
 
 
@@ -43,6 +43,7 @@ def cmd_export(args: argparse.Namespace, s: Settings) -> int:
         spec=Spec(args.format, args.layout, parse_window(args.window)), out=args.out,
         review_png=args.review_png, engine=args.engine,
     )  # fmt: skip
+    check_request(req)  # a bad request fails before the database is asked or Spark is started
     dsn = reader_dsn(s)
     connect = partial(psycopg.connect, dsn, prepare_threshold=None)
     spark = None

@@ -27,7 +27,7 @@ from ecgdash.core.dataset.tables import signals_table
 from ecgdash.core.dataset.unit import Spec, UnitResult, write_unit
 from ecgdash.core.errors import ExportError
 from ecgdash.core.storage import FileEntry, Store, open_store
-from ecgdash.dataset.cohort import Selection, resolve
+from ecgdash.dataset.cohort import Selection, check_range, resolve
 from ecgdash.timescale import dataset_reads
 
 
@@ -59,6 +59,8 @@ class ExportSummary:
 
 
 def check_request(req: Request) -> None:
+    """What can be refused without a database: the range, format, layout and window."""
+    check_range(req.start, req.end)
     if req.spec.fmt not in FORMATS:
         raise ExportError(f"unknown format {req.spec.fmt!r}: choose one of {', '.join(FORMATS)}")
     if req.spec.layout not in LAYOUTS:
