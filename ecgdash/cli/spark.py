@@ -1,5 +1,6 @@
-"""``ecgdash spark raw-writer|hr-job|alarm-job``: run one streaming job until stopped, restarting
-it.
+"""``ecgdash spark raw-writer|hr-job|alarm-job|pipeline``: run one streaming job (or, with
+``pipeline``, all three as queries of one Spark session: one JVM and one set of Python workers
+instead of three, each query in its own FAIR pool) until stopped, restarting a failed query.
 
 A query that fails (a database outage longer than the writer's own retry, a broker that went
 away, a bug) is restarted from its checkpoint with backoff (10 s, doubling, at most
@@ -47,25 +48,60 @@ def _start(job: str, s: Settings, available_now: bool) -> tuple[Any, Any]:
     return start_hr_job(spark, checkpoint=s.checkpoint("hr_job"), trigger_s=s.hr_trigger_s, **common)
 
 
+JOBS = ("raw-writer", "hr-job", "alarm-job")
+_STARTING = threading.Lock()
+
+
 def run_supervised(job: str, s: Settings, available_now: bool = False,
                    settings_factory: Any = Settings) -> int:
-    """Run `job`, restarting it after a failure; 0 when stopped or done, 1 on a fatal error."""
+    """Run `job` ("pipeline" = all of JOBS in one Spark session), restarting a query after a
+    failure; 0 when stopped or done, 1 on a fatal error."""
+    jobs = JOBS if job == "pipeline" else (job,)
     stopping = threading.Event()
     current: dict[str, Any] = {}
+    lock = threading.Lock()
 
     def _stop(signum: int, frame: Any) -> None:
         stopping.set()
-        q = current.get("query")
-        if q is not None:
-            q.stop()
+        with lock:
+            queries = list(current.values())
+        for q in queries:
+            _stop_quietly(q)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if len(jobs) == 1:
+        return _supervise(jobs[0], s, available_now, settings_factory, stopping, current, lock)
+    # one session, one query per job, each restarted on its own (a failed alarm query does not
+    # stop the raw writer); the first fatal error stops them all
+    codes: dict[str, int] = {}
+
+    def _run(name: str) -> None:
+        codes[name] = _supervise(name, s, available_now, settings_factory, stopping, current, lock)
+        if codes[name] != 0:
+            _stop(0, None)
+
+    threads = [threading.Thread(target=_run, args=(name,), name=f"ecgdash-{name}", daemon=True)
+               for name in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)  # the main thread stays free for the signal handler
+    return max(codes.values(), default=0)
+
+
+def _supervise(job: str, s: Settings, available_now: bool, settings_factory: Any,
+               stopping: threading.Event, current: dict[str, Any], lock: threading.Lock) -> int:
     delay = 10.0
     while not stopping.is_set():
         started = time.monotonic()
-        query, writer = _start(job, s, available_now)
-        current["query"] = query
+        with _STARTING:  # one session for all: built (getOrCreate) by one thread at a time
+            query, writer = _start(job, s, available_now)
+        with lock:
+            current[job] = query
+        if stopping.is_set():  # a stop that came while the query was starting
+            _stop_quietly(query)
         try:
             query.awaitTermination()
             error = None
@@ -73,6 +109,8 @@ def run_supervised(job: str, s: Settings, available_now: bool = False,
             error = exc
         finally:
             writer.close()
+            with lock:
+                current.pop(job, None)
         if error is None or stopping.is_set():
             return 0
         text = str(error)
@@ -91,6 +129,13 @@ def run_supervised(job: str, s: Settings, available_now: bool = False,
     return 0
 
 
+def _stop_quietly(query: Any) -> None:
+    try:
+        query.stop()
+    except Exception:  # noqa: BLE001 - the JVM got the signal too and may be gone already
+        log.debug("query already stopped", exc_info=True)
+
+
 def _first_reason(text: str) -> str:
     for line in text.splitlines():
         line = line.strip()
@@ -105,7 +150,8 @@ def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("spark", help="run a Spark streaming job (restarted after failures)")
-    sp.add_argument("job", choices=["raw-writer", "hr-job", "alarm-job"])
+    sp.add_argument("job", choices=[*JOBS, "pipeline"],
+                    help="one job in its own Spark session, or `pipeline`: all three in one session")
     sp.add_argument("--available-now", action="store_true",
                     help="process what the topic holds now, then stop")
     sp.set_defaults(func=cmd_spark)

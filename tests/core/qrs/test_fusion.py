@@ -1,0 +1,115 @@
+"""All leads against the best single lead (issue 13), on the shared records and transformed copies.
+
+For every case the detector runs on all leads (what the pipeline runs) and on each lead alone;
+the all-lead F1 must be at least the best single lead's minus ``TOLERANCE`` F1 points, and each
+group's gross all-lead F1 must stay above its floor. The cases are the bench's dev set
+(``bench/qrs_devset.py``: same records, folds, transformations and EC57 scoring span), limited to
+the groups that fit the suite's time (about 60 s): the 26 shared MIT-BIH records, the 12 NSTDB
+records, and the MIT-BIH records with lead 2 replaced by a tall-P/T surrogate. The other
+transformation groups are scored by ``bench/qrs_accuracy.py`` only.
+
+Where the detector does not hold the property yet, the case is in ``KNOWN_LOSSES`` with the
+all-lead and best-lead F1 that ``python bench/qrs_accuracy.py --data-dir ../shared/data --peers
+none`` measured; those cases are strict expected failures, so a change that fixes one makes the
+suite fail until the entry is removed. Needs the shared PhysioNet data (``$ECG_SHARED_DATA`` or
+``../shared/data`` beside the repository); skipped without it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from bench import qrs_devset as devset
+from ecgdash.core.qrs import detect_beats
+
+TOLERANCE = 0.25  # F1 points the all-lead result may lie below the best single lead
+GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "nstdb +6 dB",
+          "nstdb +0 dB", "nstdb -6 dB", "tall P/T lead 2")  # fmt: skip
+# group -> gross all-lead F1 floor (%): the bench's figure at the last detector change, rounded down
+FLOORS = {
+    "records": 99.80, "paced": 99.90, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
+    "nstdb +12 dB": 99.70, "nstdb +6 dB": 96.90, "nstdb +0 dB": 84.70, "nstdb -6 dB": 73.50,
+    "tall P/T lead 2": 99.70,
+}  # fmt: skip
+# (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
+KNOWN_LOSSES = {
+    ("nstdb +12 dB", "119e12"): (99.52, 99.79),
+    ("nstdb +6 dB", "118e06"): (98.84, 99.61),
+    ("nstdb +6 dB", "119e06"): (94.91, 96.88),
+    ("nstdb +0 dB", "118e00"): (86.36, 90.21),
+    ("nstdb +0 dB", "119e00"): (83.02, 86.13),
+    ("nstdb -6 dB", "118e_6"): (74.70, 79.18),
+    ("nstdb -6 dB", "119e_6"): (72.38, 75.23),
+    ("tall P/T lead 2", "108"): (97.66, 98.92),
+    ("tall P/T lead 2", "201"): (98.74, 99.20),
+    ("tall P/T lead 2", "207"): (99.56, 99.81),
+}
+MATCH_S = 0.150  # EC57 match window
+
+ROOT = devset.shared_data_dir()
+CASES = devset.case_ids(ROOT, set(GROUPS)) if ROOT is not None else []
+pytestmark = pytest.mark.skipif(ROOT is None, reason=f"no shared data (set ${devset.ENV})")
+
+
+def _counts(case: devset.Case, det: np.ndarray) -> tuple[int, int, int]:
+    """TP, FN, FP in the scored span, VF episodes excluded, one-to-one within +-150 ms."""
+
+    def scope(idx: np.ndarray) -> np.ndarray:
+        keep = (idx >= case.span[0]) & (idx < case.span[1])
+        for a, b in case.excluded:
+            keep &= (idx < a) | (idx > b)
+        return np.sort(idx[keep])
+
+    ref, got = scope(case.beats), scope(det)
+    tol = int(round(MATCH_S * case.fs))
+    used = np.zeros(got.size, dtype=bool)
+    tp = 0
+    for r in ref.tolist():
+        lo, hi = np.searchsorted(got, [r - tol, r + tol + 1])
+        free = [j for j in range(lo, hi) if not used[j]]
+        if free:
+            used[min(free, key=lambda j: abs(int(got[j]) - r))] = True
+            tp += 1
+    return tp, ref.size - tp, got.size - tp
+
+
+def _f1(tp: int, fn: int, fp: int) -> float:
+    return 100.0 * 2 * tp / max(2 * tp + fn + fp, 1)
+
+
+@cache
+def _result(cid: devset.CaseId) -> tuple[tuple[int, int, int], float]:
+    """(TP, FN, FP) of all leads, and the best single lead's F1."""
+    assert ROOT is not None
+    case = devset.build(ROOT, cid)
+    fused = _counts(case, detect_beats(case.signal, case.fs))
+    single = [_f1(*_counts(case, detect_beats(np.ascontiguousarray(case.signal[:, k]), case.fs)))
+              for k in range(case.signal.shape[1])]  # fmt: skip
+    return fused, max(single)
+
+
+def _param(cid: devset.CaseId) -> object:
+    known = KNOWN_LOSSES.get((cid.group, cid.record))
+    marks = []
+    if known is not None:
+        why = f"all leads {known[0]:.2f} % < best lead {known[1]:.2f} % (issue 13)"
+        marks.append(pytest.mark.xfail(strict=True, reason=why))
+    return pytest.param(cid, id=f"{cid.group}|{cid.record}", marks=marks)
+
+
+@pytest.mark.parametrize("cid", [_param(c) for c in CASES])
+def test_all_leads_not_below_best_single_lead(cid: devset.CaseId) -> None:
+    fused, best = _result(cid)
+    assert _f1(*fused) >= best - TOLERANCE, f"all leads {_f1(*fused):.2f} %, best single lead {best:.2f} %"
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_group_floor(group: str) -> None:
+    """Gross all-lead F1 of the group (sums over its records) above its floor."""
+    rows = [_result(c)[0] for c in CASES if c.group == group]
+    assert rows, f"no case in group {group!r}"
+    tp, fn, fp = (sum(r[i] for r in rows) for i in range(3))
+    assert _f1(tp, fn, fp) >= FLOORS[group], f"{group}: F1 {_f1(tp, fn, fp):.3f} % < {FLOORS[group]}"
