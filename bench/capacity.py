@@ -358,7 +358,7 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
         load_mid = load_average()
         profile = None
         if args.py_spy_s:
-            profile = _py_spy(svc, args.py_spy_s, tmp)
+            profile = _py_spy(svc, args.py_spy_s, args.json.parent, beds)
         time.sleep(max(0.0, t1 - time.time()))
         sampler.mark("t1")
         load1 = load_average()
@@ -431,14 +431,15 @@ def _patients(records: Path, beds: int, events: int) -> list[str]:
     return out
 
 
-def _py_spy(svc: Services, seconds: float, tmp: Path) -> dict[str, str]:
-    """py-spy on every Spark job's process tree (Python frames only: the JVM is apart)."""
+def _py_spy(svc: Services, seconds: float, out_dir: Path, beds: int) -> dict[str, str]:
+    """py-spy on every Spark job's process tree (Python frames only: the JVM is apart), raw
+    (collapsed) stacks kept next to the JSON."""
     pyspy = str(Path(PY).with_name("py-spy"))
     out = {}
     procs = []
     for name in ("pipeline", "raw-writer", "hr-job", "alarm-job"):
         if name in svc.procs:
-            f = tmp / f"pyspy-{name}.txt"
+            f = out_dir / f"pyspy-{beds}-{name}.txt"
             procs.append(subprocess.Popen(
                 [pyspy, "record", "--pid", str(svc.procs[name].pid), "--subprocesses",
                  "--rate", "50", "--duration", str(int(seconds)), "--format", "raw",

@@ -146,3 +146,15 @@ def test_no_one_imports_a_conftest(path: str) -> None:
     bad = [f"{p.relative_to(ROOT)}" for p in (ROOT / path).rglob("*.py")
            if re.search(r"^\s*(from|import) (tests\.)?conftest\b", p.read_text(), re.M)]
     assert bad == []
+
+
+def test_kafka_client_checks_crcs_in_c() -> None:
+    """kafka-python verifies every fetched record batch's CRC-32C; without the `crc32c` extra it
+    does so in pure Python, which py-spy found to be ~26 % of the Spark jobs' Python CPU at 250
+    beds (bench/capacity.py --py-spy-s). The extra is a runtime dependency and is in use."""
+    from kafka.record import util
+
+    assert PYPROJECT["project"]["dependencies"] and any(
+        r.startswith("kafka-python[crc32c]") for r in PYPROJECT["project"]["dependencies"])
+    assert util._crc32c is not util.crc32c_py, "kafka-python falls back to its pure-Python CRC-32C"
+    assert util.calc_crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value (RFC 3720)
