@@ -1,6 +1,9 @@
-"""Read WFDB records, from a local folder or from S3 (boto3), into ADC-unit arrays.
+"""Read WFDB records, from a local folder or from S3 (boto3), into ADC-unit arrays, with the
+record's expert annotations (``<record>.atr``) when it has them.
 
-A record that cannot be read whole raises RecordError naming it; nothing of it is used.
+A record that cannot be read whole raises RecordError naming it; nothing of it is used. An
+annotation file that is present but unreadable is an error too (labels silently dropped would
+look like a record without labels).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from typing import Any
 import numpy as np
 import wfdb
 
-from ecgdash.core.codec import SignalMeta
+from ecgdash.core.codec import Annotation, SignalMeta
 from ecgdash.core.errors import RecordError
 
 # bytes per sample of each WFDB storage format (a .dat shorter than this promises is truncated)
 _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "24": 3, "32": 4,
                      "310": 4 / 3, "311": 4 / 3}
+
+
+ANNOTATOR = "atr"  # the extension of the reference annotation file (MIT-BIH, PhysioNet)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,9 @@ class Recording:
     base_time: datetime | None  # from the header, when it has date and time
     signals: tuple[SignalMeta, ...]
     adc: np.ndarray
+    # the reference annotations (record sample index), sorted by sample; empty without a file
+    annotations: tuple[Annotation, ...] = ()
+    annotator: str = ANNOTATOR
 
     @property
     def n_samples(self) -> int:
@@ -53,7 +62,29 @@ def read_record(path: Path) -> Recording:
         rec = wfdb.rdrecord(str(path), physical=False, return_res=16)
     except Exception as exc:
         raise RecordError(name, f"unreadable signal file: {exc!r}") from exc
-    return _to_recording(name, rec)
+    return _to_recording(name, rec, read_annotations(path))
+
+
+def read_annotations(path: Path, annotator: str = ANNOTATOR) -> tuple[Annotation, ...]:
+    """The annotations of record `path` (``<path>.<annotator>``), or () when there is no file."""
+    if not path.with_name(f"{path.name}.{annotator}").exists():
+        return ()
+    try:
+        ann = wfdb.rdann(str(path), annotator)
+    except Exception as exc:  # wfdb raises bare ValueError/IndexError on a damaged file
+        raise RecordError(path.name, f"unreadable annotation file {path}.{annotator}: {exc!r}") from exc
+    n = len(ann.sample)
+
+    def col(values: Any, default: Any) -> list:
+        return list(values) if values is not None and len(values) == n else [default] * n
+
+    out = [
+        Annotation(int(s), str(sym), int(sub), int(ch), int(num), str(aux or "").rstrip("\x00"))
+        for s, sym, sub, ch, num, aux in zip(
+            ann.sample, col(ann.symbol, "?"), col(ann.subtype, 0), col(ann.chan, 0),
+            col(ann.num, 0), col(ann.aux_note, ""), strict=True)
+    ]
+    return tuple(sorted(out, key=lambda a: a.index))
 
 
 def _check_header(name: str, header: Any, folder: Path) -> None:
@@ -81,7 +112,7 @@ def _check_header(name: str, header: Any, folder: Path) -> None:
             raise RecordError(name, f"truncated {fname}: {have} bytes, header promises {need}")
 
 
-def _to_recording(name: str, rec: Any) -> Recording:
+def _to_recording(name: str, rec: Any, annotations: tuple[Annotation, ...] = ()) -> Recording:
     d = np.asarray(rec.d_signal)
     if d.ndim != 2 or d.shape[0] != rec.sig_len:
         raise RecordError(name, f"read {d.shape} samples, header says {rec.sig_len}")
@@ -100,7 +131,7 @@ def _to_recording(name: str, rec: Any) -> Recording:
     base = None
     if rec.base_date is not None and rec.base_time is not None:
         base = datetime.combine(rec.base_date, rec.base_time)
-    return Recording(name, float(rec.fs), base, signals, d.astype(np.int16))
+    return Recording(name, float(rec.fs), base, signals, d.astype(np.int16), annotations)
 
 
 def list_local(folder: Path) -> list[str]:
@@ -169,6 +200,7 @@ class S3Records:
                 raise RecordError(name, f"malformed header {self.uri}/{name}.hea: {exc!r}") from exc
             for fname in dict.fromkeys(header.file_name or []):
                 self._fetch(fname, folder)
+            self._fetch_optional(f"{name}.{ANNOTATOR}", folder)
         except (BotoCoreError, ClientError) as exc:
             raise RecordError(name, f"cannot fetch from {self.uri}: {exc}") from exc
         try:
@@ -179,6 +211,16 @@ class S3Records:
 
     def _fetch(self, fname: str, folder: Path) -> None:
         self.client.download_file(self.bucket, self._key(fname), str(folder / fname))
+
+    def _fetch_optional(self, fname: str, folder: Path) -> None:
+        """Fetch `fname` if the bucket has it (a record need not have annotations)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._fetch(fname, folder)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey"):
+                raise
 
     def close(self) -> None:
         self._scratch.cleanup()

@@ -4,6 +4,8 @@ Patient ``k`` of ``n`` replays recording ``k % R`` starting ``(k // R) * offset_
 it (so few records make many patients) and loops over it. Chunk ``j`` (samples
 ``[j*c, (j+1)*c)``, ``c = round(fs)``) is sent when its last sample would have been recorded:
 ``t0 + (j+1)*c / fs / speed``. Sample times come from the signal clock, never the send time.
+The record's expert annotations of a chunk's samples follow it on the same key (one message,
+only when there are any), so they are stored exactly once with the samples they label.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgdash.core.codec import PatientMeta, SampleChunk, encode_key, encode_meta, encode_samples
+from ecgdash.core.codec import (
+    Annotation,
+    AnnotationBatch,
+    PatientMeta,
+    SampleChunk,
+    encode_annotations,
+    encode_key,
+    encode_meta,
+    encode_samples,
+)
 from ecgdash.ingest.records import Recording
 
 
@@ -44,6 +55,28 @@ class PatientStream:
         out = SampleChunk(self.patient, r.fs, self.start_us, self.next_index, r.adc[idx].T)
         self.next_index += n
         return out
+
+    def annotations_of(self, chunk: SampleChunk) -> AnnotationBatch | None:
+        """The record's annotations of `chunk`'s samples, at stream indices (None if none)."""
+        r = self.recording
+        if not r.annotations:
+            return None
+        idx = np.fromiter((a.index for a in r.annotations), dtype=np.int64, count=len(r.annotations))
+        out: list[Annotation] = []
+        first, n = chunk.first_index, chunk.n_samples
+        # the stream loops over the record: stream index i is record sample (offset + i) % len
+        pos = (self.source_offset + first) % r.n_samples
+        done = 0
+        while done < n:
+            span = min(n - done, r.n_samples - pos)
+            lo, hi = np.searchsorted(idx, [pos, pos + span])
+            out += [Annotation(first + done + a.index - pos, a.symbol, a.subtype, a.chan, a.num,
+                               a.aux_note) for a in r.annotations[lo:hi]]
+            done += span
+            pos = 0
+        if not out:
+            return None
+        return AnnotationBatch(self.patient, r.annotator, r.fs, self.start_us, tuple(out))
 
     def due_s(self, speed: float | None) -> float:
         """Seconds after the replay start at which the next chunk is due (0 at max speed)."""
@@ -90,6 +123,7 @@ class ReplayStats:
     messages: int = 0
     samples: int = 0  # per lead summed over leads
     late_s_max: float = 0.0  # worst lag behind the schedule
+    annotations: int = 0  # expert annotations sent
 
 
 def replay(
@@ -120,6 +154,11 @@ def replay(
         chunk = s.take()
         send(encode_key(s.patient), encode_samples(chunk))
         stats.messages += 1
+        labels = s.annotations_of(chunk)
+        if labels is not None:
+            send(encode_key(s.patient), encode_annotations(labels))
+            stats.messages += 1
+            stats.annotations += len(labels.annotations)
         n = chunk.samples.size
         stats.samples += n
         if progress:

@@ -34,7 +34,7 @@ from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
 from ecgdash.core.alarms import AlarmConfig, Limits, PatientMonitor, Transition
-from ecgdash.core.codec import PatientMeta, decode
+from ecgdash.core.codec import PatientMeta, SampleChunk, decode
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import StateError
 from ecgdash.spark_jobs.retry import retry_transient
@@ -166,6 +166,8 @@ class MonitorGroups:
                 flush()
                 mon.set_leads(tuple(s.lead for s in msg.signals), tuple(s.gain for s in msg.signals))
                 continue
+            if not isinstance(msg, SampleChunk):
+                continue  # expert annotations: the raw writer stores them
             prev = run[-1] if run else None
             if prev is not None and not (
                     msg.start_us == prev.start_us and msg.fs == prev.fs

@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
-from ecgdash.core.codec import PatientMeta, decode
+from ecgdash.core.codec import PatientMeta, SampleChunk, decode
 from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
@@ -119,6 +119,8 @@ def detect_group(
             flush()  # beats found so far name the leads they were found with
             leads = ",".join(s.lead for s in msg.signals)
             continue
+        if not isinstance(msg, SampleChunk):
+            continue  # expert annotations: the raw writer stores them
         n = msg.n_samples
         restart = det is None or msg.start_us != start_us or msg.fs != fs
         if not restart and msg.first_index > nxt + MAX_GAP_S * fs:

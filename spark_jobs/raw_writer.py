@@ -20,7 +20,7 @@ import psycopg
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from ecgdash.core.codec import PatientMeta, decode
+from ecgdash.core.codec import AnnotationBatch, PatientMeta, decode
 from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
 from ecgdash.spark_jobs.kafka_source import GAP_MARKER
@@ -58,6 +58,8 @@ def decode_rows(rows: list[dict]) -> Batch:
             continue
         if isinstance(msg, PatientMeta):
             batch.metas.append((msg, origin))
+        elif isinstance(msg, AnnotationBatch):
+            batch.labels.append((msg, origin))
         else:
             batch.chunks.append((msg, origin))
     batch.offsets = offsets

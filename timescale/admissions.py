@@ -86,3 +86,26 @@ def wall_page(conn: psycopg.Connection, page: int, per_page: int,
               at: datetime | None = None) -> list[tuple[int, str, str]]:
     """(slot, bed, patient) of the wall's page `page` at `at` (the same function Grafana calls)."""
     return [(int(s), b, p) for s, b, p in conn.execute(_PAGE, (at, page, per_page)).fetchall()]
+
+
+# --- cohorts (dataset exports) -------------------------------------------------------------------
+
+_KNOWN_BEDS = "SELECT DISTINCT bed FROM admissions WHERE bed = ANY(%s)"
+_IN_BEDS = """
+SELECT bed, patient_id, greatest(admitted_at, %s), least(coalesce(discharged_at, %s), %s)
+FROM admissions
+WHERE bed = ANY(%s) AND admitted_at < %s AND (discharged_at IS NULL OR discharged_at > %s)
+ORDER BY bed, admitted_at"""
+
+
+def known_beds(conn: psycopg.Connection, beds: list[str]) -> set[str]:
+    """Those of `beds` that have ever had an admission."""
+    return {r[0] for r in conn.execute(_KNOWN_BEDS, (beds,)).fetchall()}
+
+
+def stays_in_beds(conn: psycopg.Connection, beds: list[str], t0: datetime, t1: datetime
+                  ) -> list[tuple[str, str, datetime, datetime]]:
+    """(bed, patient, from, until) of each admission to `beds` overlapping [t0, t1), clipped to
+    it, in bed and admission order."""
+    return [(r[0], r[1], r[2], r[3])
+            for r in conn.execute(_IN_BEDS, (t0, t1, t1, beds, t1, t0)).fetchall()]

@@ -235,3 +235,17 @@ def check_staleness(conn: psycopg.Connection, *, now: datetime, stale_s: float,
                 conn.execute(_END_WATCHDOG, (last, job, JOB_STALLED))
                 ended.append(f"{JOB_STALLED} {job}")
     return WatchReport(raised, ended)
+
+
+# events of patients in a signal-time range (dataset exports: labels and review strips)
+_OVERLAPPING = f"""
+SELECT {_COLUMNS} FROM alarm_events
+WHERE patient_id = %s AND onset < %s AND (ended IS NULL OR ended >= %s)
+ORDER BY onset, alarm_id"""
+
+
+def events_between(conn: psycopg.Connection, patient: str, t0: datetime, t1: datetime
+                   ) -> list[AlarmRow]:
+    """Alarm events of `patient` on during [t0, t1) (signal clock): onset before t1, not ended
+    before t0; in onset order."""
+    return [AlarmRow(*r) for r in conn.execute(_OVERLAPPING, (patient, t1, t0)).fetchall()]

@@ -119,3 +119,24 @@ def beat_span(conn: psycopg.Connection, patient: str, t0: datetime, t1: datetime
     if row is None:
         return 0, None, None
     return int(row[0]), row[1], row[2]
+
+
+@dataclass(frozen=True)
+class QualityWindow:
+    time: datetime  # window start (signal clock)
+    duration_s: float
+    valid: bool
+    sqi: float
+    flags: str
+
+
+_QUALITY = """
+SELECT time, duration_s, valid, sqi, flags FROM signal_quality
+WHERE patient_id = %s AND time >= %s AND time < %s ORDER BY time"""
+
+
+def quality_between(conn: psycopg.Connection, patient: str, t0: datetime, t1: datetime
+                    ) -> list[QualityWindow]:
+    """Signal-quality windows of `patient` starting in [t0, t1), in time order."""
+    return [QualityWindow(r[0], float(r[1]), bool(r[2]), float(r[3]), r[4])
+            for r in conn.execute(_QUALITY, (patient, t0, t1)).fetchall()]

@@ -122,3 +122,17 @@ def leads(conn: psycopg.Connection, patient: str) -> list[Lead]:
     """The registered signals of `patient`, in signal order (empty if none)."""
     return [Lead(int(r[0]), r[1], float(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6])
             for r in conn.execute(_SIGNALS, (patient,)).fetchall()]
+
+
+_KNOWN = "SELECT patient_id FROM patients WHERE patient_id = ANY(%s)"
+_ALL = "SELECT patient_id FROM patients ORDER BY patient_id"
+
+
+def known(conn: psycopg.Connection, patient_ids: Sequence[str]) -> set[str]:
+    """Those of `patient_ids` that are registered."""
+    return {r[0] for r in conn.execute(_KNOWN, (sorted(set(patient_ids)),)).fetchall()}
+
+
+def all_ids(conn: psycopg.Connection) -> list[str]:
+    """Every registered patient, in id order."""
+    return [r[0] for r in conn.execute(_ALL).fetchall()]

@@ -17,10 +17,10 @@ from datetime import datetime
 
 import psycopg
 
-from ecgdash.core.clock import us_to_datetime
-from ecgdash.core.codec import PatientMeta, SampleChunk
+from ecgdash.core.clock import datetime_to_us, us_to_datetime
+from ecgdash.core.codec import AnnotationBatch, PatientMeta, SampleChunk
 from ecgdash.core.errors import DatabaseError
-from ecgdash.timescale import dead_letters, ledger, patients
+from ecgdash.timescale import annotations, dead_letters, ledger, patients
 from ecgdash.timescale.dead_letters import DeadLetter
 from ecgdash.timescale.ledger import BatchKey, Offsets
 
@@ -45,6 +45,7 @@ class Batch:
 
     metas: list[tuple[PatientMeta, DeadLetter]] = field(default_factory=list)
     chunks: list[tuple[SampleChunk, DeadLetter]] = field(default_factory=list)
+    labels: list[tuple[AnnotationBatch, DeadLetter]] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     messages: int = 0
@@ -59,6 +60,7 @@ class BatchResult:
     dead: list[DeadLetter]
     conflicts: int = 0  # rows already stored with other samples (kept; the new one recorded)
     gaps: int = 0
+    annotations: int = 0  # expert annotations newly stored
 
 
 # no ON COMMIT DROP: the staging table is reused by every batch of the connection
@@ -141,6 +143,8 @@ def write_batch(
             dead += unknown
             stored, rejected, inserted, conflicts = _store_isolated(conn, key, good)
             dead += rejected
+            _, labels, label_dead = annotations.store(conn, batch.labels)
+            dead += label_dead
             kept = [c for c, _ in stored]
             samples = sum(c.samples.size for c in kept)
             rows = sum(c.n_leads for c in kept)
@@ -158,7 +162,7 @@ def write_batch(
             f"batch {key.batch_id} of {key.query_name} ({key.query_id}) not written: {exc}"
         ) from exc
     return BatchResult(len(kept), samples, rows - inserted - conflicts, dead, conflicts,
-                       len(batch.gaps))
+                       len(batch.gaps), labels)
 
 
 def _store_isolated(
@@ -294,3 +298,30 @@ def chunks_with_source(conn: psycopg.Connection, patient: str, since: datetime) 
     (patient, record, offset, signal index, sample index, samples, time, ingested_at, fs,
     stream start), in signal and sample order."""
     return conn.execute(_WITH_SOURCE, (patient, since)).fetchall()
+
+
+# --- dataset exports: chunks as binary arrays, parsed without a Python int per sample ----------
+
+_CHUNKS_BINARY = """
+SELECT signal_index, time, sample_index, array_send(samples) FROM waveform
+WHERE patient_id = %s AND time >= %s AND time < %s
+ORDER BY time, signal_index"""
+_LAST_BEFORE = """
+SELECT time, sample_index, cardinality(samples) FROM waveform
+WHERE patient_id = %s AND time < %s AND time >= %s ORDER BY time DESC LIMIT 1"""
+
+
+def chunk_rows(conn: psycopg.Connection, patient: str, t0: datetime, t1: datetime
+               ) -> list[tuple[int, int, int, bytes]]:
+    """(signal index, time µs, stream index, ``array_send(samples)``) of the chunks of `patient`
+    starting in [t0, t1), in time then lead order."""
+    with conn.cursor(binary=True) as cur:
+        rows = cur.execute(_CHUNKS_BINARY, (patient, t0, t1)).fetchall()
+    return [(int(s), datetime_to_us(t), int(i), bytes(b)) for s, t, i, b in rows]
+
+
+def last_chunk_before(conn: psycopg.Connection, patient: str, t: datetime, not_before: datetime
+                      ) -> ChunkRef | None:
+    """The latest chunk starting in [not_before, t)."""
+    row = conn.execute(_LAST_BEFORE, (patient, t, not_before)).fetchone()
+    return ChunkRef(row[0], int(row[1]), int(row[2])) if row else None

@@ -11,7 +11,7 @@ import sys
 
 from pydantic import ValidationError
 
-from ecgdash.cli import alarms, beds, db, demo, export, grafana, ingest, kafka, spark, stack
+from ecgdash.cli import alarms, beds, dataset, db, demo, export, grafana, ingest, kafka, spark, stack
 from ecgdash.core.errors import ECGDashError
 from ecgdash.settings import Settings, describe_errors
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         "environment variables (see README).",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for module in (stack, db, kafka, ingest, spark, export, grafana, beds, alarms, demo):
+    for module in (stack, db, kafka, ingest, spark, export, dataset, grafana, beds, alarms, demo):
         module.add_parser(sub)
     return p
 

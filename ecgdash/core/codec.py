@@ -1,11 +1,20 @@
-"""The Kafka message encoding (version 1): one patient's metadata, or ~1 s of all its leads.
+"""The Kafka message encoding (version 1): a patient's metadata, ~1 s of all its leads, or the
+source's expert annotations of those samples.
 
 Key: the patient id (UTF-8). Value, little-endian::
 
-    common  : magic b"EC" | version u8 (=1) | kind u8 (1 = samples, 2 = metadata)
+    common  : magic b"EC" | version u8 (=1) | kind u8 (1 = samples, 2 = metadata,
+              3 = annotations)
     samples : n_leads u8 | pad u8 | n_samples u16 | fs f64 (Hz) | start_us i64 | first_index i64
               | n_leads * n_samples int16 ADC units, lead-major | crc32 u32 of all bytes before
     metadata: UTF-8 JSON (record, fs, start_us, source_offset, signals[]) | crc32 u32
+    annotations: UTF-8 JSON (source, fs, start_us, annotations: [[stream index, symbol,
+              subtype, chan, num, aux_note], ...]) | crc32 u32
+
+Annotations (a WFDB record's ``.atr``: beat symbols, rhythm changes in ``aux_note``) travel on
+the patient's key right after the samples they label, on the same signal clock: annotation at
+stream index ``i`` is at ``start_us + i * 1e6 / fs``. A decoder older than kind 3 dead-letters
+them (``unknown message kind 3``) and keeps the samples.
 
 A samples message of 2 leads x 360 samples is 32 + 1440 + 4 = 1476 bytes: 2.05 bytes/sample.
 The time of sample i of the patient's stream is ``start_us + i * 1e6 / fs`` (signal clock).
@@ -35,6 +44,7 @@ MAGIC = b"EC"
 VERSION = 1
 KIND_SAMPLES = 1
 KIND_META = 2
+KIND_ANNOTATIONS = 3
 _COMMON = struct.Struct("<2sBB")
 _SAMPLES = struct.Struct("<2sBBBxHdqq")
 _CRC = struct.Struct("<I")
@@ -50,6 +60,9 @@ INT32 = (-(2**31), 2**31 - 1)  # signals.baseline, signals.adc_zero
 MAX_ADC_RES = 32  # bits (WFDB: 0 = unspecified)
 MAX_GAIN = 1e9  # ADC units per physical unit
 MAX_SOURCE_SAMPLES = 2**53  # exact in a double, far beyond any record
+MAX_ANNOTATIONS = 2048  # per message (a 1-s chunk of MIT-BIH holds 1-3; 64 kB holds ~3,000)
+MAX_SYMBOL = 8  # WFDB symbols are 1-2 characters
+ANN_SOURCE_RE = re.compile(r"[a-z0-9_]{1,16}")  # the annotator: a WFDB annotation file extension
 _PATIENT_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # used with fullmatch, as the database CHECK
 
 
@@ -102,6 +115,33 @@ class SampleChunk:
         return self.start_us + round(i * 1e6 / self.fs)
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """One expert annotation as WFDB stores it, at a stream sample index."""
+
+    index: int  # stream index (samples)
+    symbol: str  # WFDB symbol: N, V, A, ... ; '+' a rhythm change (aux_note names the rhythm)
+    subtype: int = 0
+    chan: int = 0
+    num: int = 0
+    aux_note: str = ""
+
+
+@dataclass(frozen=True)
+class AnnotationBatch:
+    """The annotations of one patient's stream in the span of one samples message."""
+
+    patient: str
+    source: str  # the annotator, e.g. "atr"
+    fs: float  # Hz
+    start_us: int  # epoch microseconds of stream sample 0
+    annotations: tuple[Annotation, ...]
+
+    def time_us(self, index: int) -> int:
+        """Epoch microseconds of stream sample `index` (the samples' own formula)."""
+        return self.start_us + round(index * 1e6 / self.fs)
+
+
 def _check_patient(patient: str) -> None:
     if not _PATIENT_RE.fullmatch(patient):
         raise DecodeError(f"bad patient id {patient!r}: 1-64 chars of A-Z a-z 0-9 _ . : -")
@@ -143,7 +183,22 @@ def encode_meta(meta: PatientMeta) -> bytes:
     return body + _CRC.pack(zlib.crc32(body))
 
 
-def decode(key: bytes | None, value: bytes | None) -> SampleChunk | PatientMeta:
+def encode_annotations(batch: AnnotationBatch) -> bytes:
+    doc = {
+        "source": batch.source,
+        "fs": batch.fs,
+        "start_us": batch.start_us,
+        "annotations": [[a.index, a.symbol, a.subtype, a.chan, a.num, a.aux_note]
+                        for a in batch.annotations],
+    }
+    body = _COMMON.pack(MAGIC, VERSION, KIND_ANNOTATIONS) + json.dumps(doc).encode()
+    return body + _CRC.pack(zlib.crc32(body))
+
+
+Message = SampleChunk | PatientMeta | AnnotationBatch
+
+
+def decode(key: bytes | None, value: bytes | None) -> Message:
     """Decode one message; raises DecodeError naming what is wrong."""
     if not key:
         raise DecodeError("missing key (patient id)")
@@ -167,6 +222,8 @@ def decode(key: bytes | None, value: bytes | None) -> SampleChunk | PatientMeta:
         return _decode_samples(patient, value)
     if kind == KIND_META:
         return _decode_meta(patient, value)
+    if kind == KIND_ANNOTATIONS:
+        return _decode_annotations(patient, value)
     raise DecodeError(f"unknown message kind {kind}")
 
 
@@ -214,12 +271,12 @@ def _json_depth(text: bytes) -> int:
     return deepest
 
 
-def _int(doc: dict, name: str, lo: int, hi: int) -> int:
+def _int(doc: dict, name: str, lo: int, hi: int, what: str = "metadata") -> int:
     v = doc.get(name)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise DecodeError(f"bad metadata: {name} must be an integer, got {v!r}"[:200])
+        raise DecodeError(f"bad {what}: {name} must be an integer, got {v!r}"[:200])
     if not lo <= v <= hi:
-        raise DecodeError(f"bad metadata: {name} {v} outside [{lo}, {hi}]")
+        raise DecodeError(f"bad {what}: {name} {v} outside [{lo}, {hi}]")
     return v
 
 
@@ -233,28 +290,41 @@ def _float(doc: dict, name: str, lo: float, hi: float) -> float:
     return f
 
 
-def _text(doc: dict, name: str, default: str | None = None, min_len: int = 1) -> str:
+def _text(doc: dict, name: str, default: str | None = None, min_len: int = 1,
+          what: str = "metadata") -> str:
     v = doc.get(name, default)
     if not isinstance(v, str) or not min_len <= len(v) <= MAX_TEXT or "\x00" in v:
-        raise DecodeError(f"bad metadata: {name} must be {min_len}-{MAX_TEXT} characters "
+        raise DecodeError(f"bad {what}: {name} must be {min_len}-{MAX_TEXT} characters "
                           f"without NUL, got {v!r}"[:200])
     try:
         v.encode("utf-8")  # JSON may escape a lone surrogate, which no database text can hold
     except UnicodeEncodeError as exc:
-        raise DecodeError(f"bad metadata: {name} is not valid Unicode ({exc.reason})") from exc
+        raise DecodeError(f"bad {what}: {name} is not valid Unicode ({exc.reason})") from exc
     return v
 
 
-def _decode_meta(patient: str, value: bytes) -> PatientMeta:
+def _json_doc(value: bytes, what: str) -> object:
     raw = value[_COMMON.size : -_CRC.size]
     if len(raw) > MAX_META_BYTES:
-        raise DecodeError(f"bad metadata: {len(raw)} bytes, at most {MAX_META_BYTES}")
+        raise DecodeError(f"bad {what}: {len(raw)} bytes, at most {MAX_META_BYTES}")
     if _json_depth(raw) > MAX_JSON_DEPTH:
-        raise DecodeError(f"bad metadata: JSON nested deeper than {MAX_JSON_DEPTH}")
+        raise DecodeError(f"bad {what}: JSON nested deeper than {MAX_JSON_DEPTH}")
     try:
-        doc = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise DecodeError(f"bad metadata: not JSON ({exc!s:.100})") from exc
+        raise DecodeError(f"bad {what}: not JSON ({exc!s:.100})") from exc
+
+
+def _fs(doc: dict, what: str) -> float:
+    fs = doc.get("fs")
+    if isinstance(fs, bool) or not isinstance(fs, int | float) or not (
+            math.isfinite(fs) and 0 < fs <= MAX_FS_HZ):
+        raise DecodeError(f"bad sampling rate {fs!r} Hz in {what}"[:200])
+    return float(fs)
+
+
+def _decode_meta(patient: str, value: bytes) -> PatientMeta:
+    doc = _json_doc(value, "metadata")
     if not isinstance(doc, dict) or not isinstance(doc.get("signals"), list):
         raise DecodeError("bad metadata: an object with a signals list is expected")
     if not 1 <= len(doc["signals"]) <= MAX_LEADS:
@@ -271,11 +341,7 @@ def _decode_meta(patient: str, value: bytes) -> PatientMeta:
             adc_res=_int(sig, "adc_res", 0, MAX_ADC_RES), adc_zero=_int(sig, "adc_zero", *INT32),
             units=_text(sig, "units", "mV", min_len=0),
         ))
-    fs = doc.get("fs")
-    if isinstance(fs, bool) or not isinstance(fs, int | float) or not (
-            math.isfinite(fs) and 0 < fs <= MAX_FS_HZ):
-        raise DecodeError(f"bad sampling rate {fs!r} Hz in metadata"[:200])
-    fs = float(fs)
+    fs = _fs(doc, "metadata")
     start_us = _int(doc, "start_us", TIME_MIN_US, TIME_MAX_US - 1)
     return PatientMeta(
         patient=patient, record=_text(doc, "record"), fs=fs, start_us=start_us,
@@ -283,3 +349,39 @@ def _decode_meta(patient: str, value: bytes) -> PatientMeta:
         n_source_samples=_int(doc, "n_source_samples", 1, MAX_SOURCE_SAMPLES),
         signals=tuple(signals),
     )
+
+
+_ANN_FIELDS = ("index", "symbol", "subtype", "chan", "num", "aux_note")
+
+
+def _decode_annotations(patient: str, value: bytes) -> AnnotationBatch:
+    doc = _json_doc(value, "annotations")
+    if not isinstance(doc, dict) or not isinstance(doc.get("annotations"), list):
+        raise DecodeError("bad annotations: an object with an annotations list is expected")
+    items = doc["annotations"]
+    if not 1 <= len(items) <= MAX_ANNOTATIONS:
+        raise DecodeError(f"bad annotations: {len(items)} in one message, 1-{MAX_ANNOTATIONS} "
+                          "allowed")
+    source = doc.get("source")
+    if not isinstance(source, str) or not ANN_SOURCE_RE.fullmatch(source):
+        raise DecodeError(f"bad annotations: source {source!r} is not 1-16 of a-z 0-9 _"[:200])
+    fs = _fs(doc, "annotations")
+    start_us = _int(doc, "start_us", TIME_MIN_US, TIME_MAX_US - 1, "annotations")
+    out = []
+    for k, item in enumerate(items):
+        if not isinstance(item, list) or len(item) != len(_ANN_FIELDS):
+            raise DecodeError(f"bad annotations: item {k} is not a list of {len(_ANN_FIELDS)} "
+                              f"({', '.join(_ANN_FIELDS)})")
+        f = dict(zip(_ANN_FIELDS, item, strict=True))
+        index = _int(f, "index", 0, MAX_SOURCE_SAMPLES, "annotations")
+        _check_time(start_us + index * 1e6 / fs, f"annotation {k} time")
+        symbol = _text(f, "symbol", what="annotations")
+        if len(symbol) > MAX_SYMBOL or not symbol.isprintable():
+            raise DecodeError(f"bad annotations: symbol {symbol!r} of item {k} is not 1-{MAX_SYMBOL} "
+                              "printable characters"[:200])
+        # WFDB's own ranges: subtype and num are signed bytes, chan an unsigned one
+        out.append(Annotation(index, symbol, _int(f, "subtype", -128, 127, "annotations"),
+                              _int(f, "chan", 0, 255, "annotations"),
+                              _int(f, "num", -128, 127, "annotations"),
+                              _text(f, "aux_note", min_len=0, what="annotations")))
+    return AnnotationBatch(patient, source, fs, start_us, tuple(out))

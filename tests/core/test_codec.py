@@ -334,3 +334,52 @@ def test_units_may_be_empty_and_default_to_mv() -> None:
     body = b"EC\x01\x02" + json.dumps(doc).encode()
     meta = decode(b"p1", body + struct.pack("<I", zlib.crc32(body)))
     assert meta.signals[0].units == "mV"
+
+
+# --- annotations (kind 3) -----------------------------------------------------------------------
+
+from ecgdash.core.codec import Annotation, AnnotationBatch, encode_annotations  # noqa: E402
+
+ANN = AnnotationBatch("p1", "atr", 360.0, 1_700_000_000_000_000, (
+    Annotation(18, "N"), Annotation(0, "+", aux_note="(N"), Annotation(370, "V", 1, 2, -3, ""),
+))
+
+
+def _ann_value(doc: object) -> bytes:
+    return resign(struct.pack("<2sBB", b"EC", 1, 3) + json.dumps(doc).encode() + b"\0\0\0\0")
+
+
+def test_annotations_round_trip() -> None:
+    got = decode(b"p1", encode_annotations(ANN))
+    assert got == ANN
+    assert got.time_us(360) == ANN.start_us + 1_000_000  # the samples' own clock
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"annotations": []}, "bad annotations: 0 in one message"),
+    ({"source": "ATR"}, "bad annotations: source 'ATR'"),
+    ({"fs": 0}, "bad sampling rate 0 Hz in annotations"),
+    ({"start_us": 2**62}, "bad annotations: start_us"),
+    ({"annotations": [[0, "N", 0, 0, 0]]}, "bad annotations: item 0 is not a list of 6"),
+    ({"annotations": [[-1, "N", 0, 0, 0, ""]]}, "bad annotations: index -1 outside"),
+    ({"annotations": [[0, "", 0, 0, 0, ""]]}, "bad annotations: symbol must be"),
+    ({"annotations": [[0, "N\n", 0, 0, 0, ""]]}, "bad annotations: symbol 'N\\n'"),
+    ({"annotations": [[0, "NNNNNNNNN", 0, 0, 0, ""]]}, "bad annotations: symbol 'NNNNNNNNN'"),
+    ({"annotations": [[0, "N", 200, 0, 0, ""]]}, "bad annotations: subtype 200 outside"),
+    ({"annotations": [[0, "N", 0, 256, 0, ""]]}, "bad annotations: chan 256 outside"),
+    ({"annotations": [[0, "N", 0, 0, 0, "a\x00"]]}, "bad annotations: aux_note must be"),
+    ({"annotations": [[10**15, "N", 0, 0, 0, ""]]}, "outside the signal clock's range"),
+])
+def test_annotations_rejected(change: dict, reason: str) -> None:
+    doc = {"source": "atr", "fs": 360.0, "start_us": 1_700_000_000_000_000,
+           "annotations": [[0, "N", 0, 0, 0, ""]], **change}
+    with pytest.raises(DecodeError) as e:
+        decode(b"p1", _ann_value(doc))
+    assert e.value.reason.startswith(reason) or reason in e.value.reason, e.value.reason
+
+
+def test_annotations_bounded() -> None:
+    doc = {"source": "atr", "fs": 360.0, "start_us": 0,
+           "annotations": [[i, "N", 0, 0, 0, ""] for i in range(2049)]}
+    with pytest.raises(DecodeError, match="2049 in one message"):
+        decode(b"p1", _ann_value(doc))

@@ -55,3 +55,36 @@ def test_no_loop_stops_at_record_end() -> None:
     rec = read_record(MITDB / "106")
     (s,) = plan_streams([rec], 1, seconds=10_000, loop=False, start_us=0)
     assert s.n_total == rec.n_samples
+
+
+def test_annotations_follow_their_chunk_on_the_signal_clock() -> None:
+    """Every reference annotation of record 106 (read from its .atr) is sent once per pass,
+    right after the samples it labels, at stream index = record sample - offset (mod length),
+    including across the loop over the record's end."""
+    from ecgdash.core.codec import AnnotationBatch
+
+    rec = read_record(MITDB / "106")
+    assert len(rec.annotations) > 2000 and {"N", "V", "+"} <= {a.symbol for a in rec.annotations}
+    offset_s = 600
+    streams = plan_streams([rec], 2, seconds=rec.n_samples / 360 + 60, loop=True, start_us=0,
+                           offset_s=offset_s)
+    sent = []
+    stats = replay(streams[1:], lambda k, v: sent.append(decode(k, v)), speed=None)
+    last_chunk = None
+    got = []
+    for m in sent:
+        if isinstance(m, SampleChunk):
+            last_chunk = m
+        elif isinstance(m, AnnotationBatch):
+            assert last_chunk is not None and m.patient == last_chunk.patient
+            for a in m.annotations:  # labels only the samples just sent
+                assert last_chunk.first_index <= a.index < last_chunk.first_index + last_chunk.n_samples
+            got += m.annotations
+    assert stats.annotations == len(got)
+    off = offset_s * 360
+    one_pass = [a for a in got if a.index < rec.n_samples]
+    want = sorted(((a.index - off) % rec.n_samples, a.symbol, a.aux_note) for a in rec.annotations)
+    assert sorted((a.index, a.symbol, a.aux_note) for a in one_pass) == want
+    # the loop: the first minute of the stream comes again, labels and all
+    again = [(a.index - rec.n_samples, a.symbol) for a in got if a.index >= rec.n_samples]
+    assert again == [(a.index, a.symbol) for a in one_pass if a.index < 60 * 360 - 0]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ecgdash.cli import build_parser, main
+from ecgdash.cli import dataset as cli_dataset
 from ecgdash.cli import db as cli_db
 from ecgdash.cli import demo as cli_demo
 from ecgdash.cli import export as cli_export
@@ -25,7 +26,8 @@ from ecgdash.cli import spark as cli_spark
 from ecgdash.cli import stack as cli_stack
 from ecgdash.cli.main import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 
-SUBCOMMANDS = ["stack", "db", "kafka", "ingest", "spark", "export", "grafana", "demo"]
+SUBCOMMANDS = ["stack", "db", "kafka", "ingest", "spark", "export", "dataset", "grafana", "demo"]
+DS = ["dataset", "export", "--all", "--start", "2024-01-01", "--end", "2024-01-02", "--out", "o"]
 SECRET = "hunter2-not-for-logs"
 
 
@@ -56,7 +58,8 @@ def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str
 @pytest.mark.parametrize(
     "argv",
     [[name] for name in SUBCOMMANDS]
-    + [["kafka", "create-topics"], ["grafana", "build"], ["grafana", "provision"]],
+    + [["kafka", "create-topics"], ["grafana", "build"], ["grafana", "provision"],
+       ["dataset", "export"], ["dataset", "verify"]],
     ids=lambda a: " ".join(a),
 )
 def test_each_subcommand_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,6 +103,15 @@ def test_help_works_even_with_bad_settings(monkeypatch: pytest.MonkeyPatch,
         (["export", "--patient", "p", "--end", "2024-01-02"], "required: --start"),
         (["export", "--patient", "p", "--start", "a", "--end", "b", "--format", "csv"],
          "invalid choice: 'csv'"),
+        (["dataset"], "required: dataset_command"),
+        (["dataset", "export", "--start", "a", "--end", "b", "--out", "o"],
+         "one of the arguments --patients --beds --all is required"),
+        ([*DS, "--patients", "p"], "argument --patients: not allowed with argument --all"),
+        (DS[:-2], "required: --out"),
+        ([*DS, "--format", "csv"], "invalid choice: 'csv'"),
+        ([*DS, "--layout", "frames"], "invalid choice: 'frames'"),
+        ([*DS, "--engine", "flink"], "invalid choice: 'flink'"),
+        (["dataset", "verify"], "required: dataset"),
         (["grafana"], "required: grafana_command"),
         (["grafana", "provision"], "required: --url"),
         (["demo", "--patients", "eight"], "invalid int value: 'eight'"),
@@ -128,6 +140,8 @@ def test_bad_arguments_exit_2(argv: list[str], needle: str,
         (["ingest", "recs"], cli_ingest.cmd_ingest),
         (["spark", "hr-job"], cli_spark.cmd_spark),
         (["export", "--patient", "p", "--start", "a", "--end", "b"], cli_export.cmd_export),
+        (DS, cli_dataset.cmd_export),
+        (["dataset", "verify", "d"], cli_dataset.cmd_verify),
         (["grafana", "build"], cli_grafana.cmd_build),
         (["grafana", "provision", "--url", "http://127.0.0.1:1"], cli_grafana.cmd_provision),
         (["demo"], cli_demo.cmd_demo),
@@ -149,6 +163,9 @@ def test_defaults_of_the_documented_options() -> None:
     assert (demo.patients, demo.minutes, demo.speed, demo.db, demo.keep) == (8, 5.0, "20", None, False)
     ex = p.parse_args(["export", "--patient", "p", "--start", "a", "--end", "b"])
     assert (ex.format, ex.out, ex.quiet) == ("wfdb", "export", False)
+    ds = p.parse_args(DS)
+    assert (ds.format, ds.layout, ds.window, ds.engine, ds.review_png, ds.spark_master) == (
+        "parquet", "samples", "10s", "local", False, "local[2]")
     ct = p.parse_args(["kafka", "create-topics"])
     assert (ct.replication_factor, ct.dlq_partitions) == (1, 1)
     assert p.parse_args(["spark", "raw-writer"]).available_now is False
@@ -211,9 +228,25 @@ def test_settings_error_through_the_installed_entry_point(tmp_path: Path) -> Non
         (["export", "--patient", "p", "--start", "2024-01-01", "--end", "2024-01-02"],
          {"ECG_DB_MODE": "external"}, "ecgdash: error: external mode needs ECG_DB_READER_DSN to read"),
         (["spark", "raw-writer"], {}, "ecgdash: error: no local stack running in "),
+        ([*DS[:3], "--start", "yesterday", *DS[5:]], {}, "ecgdash: error: not an ISO 8601 time: 'yesterday'"),
+        # refused before the database is asked or Spark started (no stack runs here)
+        ([*DS[:3], "--start", "2024-01-02", "--end", "2024-01-01", *DS[7:], "--engine", "spark"], {},
+         "ecgdash: error: empty or inverted range: end 2024-01-01T00:00:00+00:00 is not after start "
+         "2024-01-02T00:00:00+00:00"),
+        ([*DS, "--layout", "windows", "--window", "ten"], {},
+         "ecgdash: error: --window 'ten': give seconds like 10s or minutes like 1m"),
+        ([*DS, "--layout", "windows", "--window", "90m"], {},
+         "ecgdash: error: --window 5400.0 s: give 0 < window <= 3600 s"),
+        ([*DS, "--format", "wfdb", "--layout", "windows"], {},
+         "ecgdash: error: wfdb writes one record per patient and day: use --layout samples"),
+        (DS, {}, "ecgdash: error: no local stack running in "),
+        (["dataset", "verify", "/nonexistent-ecgdash-dataset"], {},
+         "ecgdash: error: /nonexistent-ecgdash-dataset has no manifest.json: not a complete dataset"),
         (["kafka", "create-topics"], {}, "ecgdash: error: no local stack running in "),
     ],
-    ids=["bad-time", "external-incomplete", "external-no-reader", "no-stack-spark", "no-stack-kafka"],
+    ids=["bad-time", "external-incomplete", "external-no-reader", "no-stack-spark",
+         "dataset-bad-time", "dataset-inverted", "dataset-bad-window", "dataset-long-window",
+         "dataset-wfdb-windows", "dataset-no-stack", "dataset-verify-missing", "no-stack-kafka"],
 )
 def test_error_of_ours_is_one_line_exit_1(argv: list[str], env: dict[str, str], message: str,
                                           monkeypatch: pytest.MonkeyPatch,
