@@ -39,6 +39,7 @@ from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import StateError
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.spark_jobs.worker_gc import freeze_once
 from ecgdash.timescale.alarms import limits_for, load_limits, write_alarm_batch
 from ecgdash.timescale.connection import connect
 from ecgdash.timescale.ledger import BatchKey
@@ -94,6 +95,7 @@ class MonitorGroups:
 
     def __call__(self, key: tuple[Any, ...], batches: Iterator[pd.DataFrame], state: GroupState
                  ) -> Iterator[pd.DataFrame]:
+        freeze_once()
         patient = str(key[0])
         mon = None
         if state.exists:

@@ -30,6 +30,7 @@ from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.spark_jobs.worker_gc import freeze_once
 from ecgdash.timescale.connection import connect
 from ecgdash.timescale.heart_rate import write_hr_batch
 from ecgdash.timescale.ledger import BatchKey
@@ -68,6 +69,7 @@ def detect_group(
     quality rows flagged ``hr_not_computed`` instead of beats; an unexpected detector error
     restarts that patient's detector and is logged.
     """
+    freeze_once()
     patient = str(key[0])
     pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
     det = None

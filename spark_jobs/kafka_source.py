@@ -45,6 +45,7 @@ from pyspark.sql.streaming.datasource import (
 
 from ecgdash.core.errors import DataLossError
 from ecgdash.core.kafka import KafkaSecurity, consumer, high_watermarks
+from ecgdash.spark_jobs.worker_gc import freeze_once
 
 GAP_MARKER = -1  # timestampType of a gap marker row (see the module docstring)
 KAFKA_SCHEMA = (
@@ -244,6 +245,7 @@ def _limit(begin: dict[str, int], latest: dict[str, int], max_rows: int) -> dict
 
 def read_range(r: KafkaRange) -> Iterator[tuple]:
     """Rows of offsets [r.start, r.end) of one partition, in the built-in kafka source's schema."""
+    freeze_once()
     from kafka import TopicPartition
 
     tp = TopicPartition(r.topic, r.partition)
