@@ -75,6 +75,27 @@ class Event:
     end_s: float
 
 
+class StoppingSender:
+    """Sends a replay's messages, except a patient's sample chunks inside one of its `stops`
+    (seconds of signal, [start, end)): the bedside producer stopped, i.e. signal loss."""
+
+    def __init__(self, publisher: Publisher, stops: dict[str, list[tuple[int, int]]]) -> None:
+        self.publisher = publisher
+        self.stops = stops
+        self.dropped = 0
+
+    def __call__(self, key: bytes, value: bytes) -> None:
+        st = self.stops.get(key.decode())
+        if st:
+            msg = decode(key, value)
+            if isinstance(msg, SampleChunk):
+                c = msg.first_index // round(msg.fs)
+                if any(a <= c < b for a, b in st):
+                    self.dropped += 1
+                    return
+        self.publisher.send(key, value)
+
+
 def build_event_patient(rec: Recording, ref: np.ndarray, patient: str, first_s: float,
                         total_s: float, phase: int) -> tuple[Recording, list[Event], list[tuple]]:
     """The record with events spliced in from ``first_s``; returns the recording, the events
@@ -255,19 +276,7 @@ def main() -> None:
         for t in threads:
             t.start()
         publisher = Publisher(bootstrap, "ecg.waveform")
-        dropped = 0
-
-        def send(key: bytes, value: bytes) -> None:
-            nonlocal dropped
-            st = stops.get(key.decode())
-            if st:
-                msg = decode(key, value)
-                if isinstance(msg, SampleChunk):
-                    c = msg.first_index // round(msg.fs)
-                    if any(a <= c < b for a, b in st):
-                        dropped += 1
-                        return  # the producer is stopped
-            publisher.send(key, value)
+        send = StoppingSender(publisher, stops)
 
         wall0: list[float] = []
 
@@ -325,7 +334,7 @@ def main() -> None:
         figures: dict = {
             "kinds": {k: kinds.get(k, {"injected": 0, "detected": 0}) for k in KINDS},
             "patients_other": args.patients, "event_patients": args.event_patients,
-            "seconds": total_s, "messages_sent": stats.messages, "messages_dropped": dropped,
+            "seconds": total_s, "messages_sent": stats.messages, "messages_dropped": send.dropped,
             "replay_late_s_max": round(stats.late_s_max, 3),
             "alarm_job_catch_up_after_replay_s": round(catch_up_s, 1),
             "live_other_patients_alarms": {

@@ -47,10 +47,9 @@ def run_producer(args: argparse.Namespace) -> None:
     """Replay `beds` beds at speed 1 from the shared MIT-BIH records; `events` of them carry
     injected asystole / tachycardia / bradycardia / signal-loss events (bench/alarm_latency.py's
     splices). Sample 0 of every stream is the wall clock when the replay starts."""
-    from alarm_latency import build_event_patient
+    from alarm_latency import StoppingSender, build_event_patient
     from alarm_offline import reference_beats
 
-    from ecgdash.core.codec import SampleChunk, decode
     from ecgdash.core.kafka import Publisher
     from ecgdash.ingest.records import read_record
     from ecgdash.ingest.replay import PatientStream, plan_streams, replay
@@ -75,19 +74,7 @@ def run_producer(args: argparse.Namespace) -> None:
                     "end_s": e.end_s} for e in evs]
         stops[pid] = st
     publisher = Publisher(args.bootstrap, args.topic)
-    dropped = 0
-
-    def send(key: bytes, value: bytes) -> None:
-        nonlocal dropped
-        st = stops.get(key.decode())
-        if st:
-            msg = decode(key, value)
-            if isinstance(msg, SampleChunk):
-                c = msg.first_index // round(msg.fs)
-                if any(a <= c < b for a, b in st):
-                    dropped += 1
-                    return  # the producer of this bed is stopped: signal loss
-        publisher.send(key, value)
+    send = StoppingSender(publisher, stops)
 
     wall0: list[float] = []
 
@@ -108,7 +95,7 @@ def run_producer(args: argparse.Namespace) -> None:
     doc = {
         "beds": args.beds, "event_beds": n_events, "seconds": args.seconds,
         "start_us": start_us, "replay_t0_wall": wall0[0] if wall0 else None,
-        "messages": stats.messages, "samples": stats.samples, "dropped_messages": dropped,
+        "messages": stats.messages, "samples": stats.samples, "dropped_messages": send.dropped,
         "late_s_max": round(stats.late_s_max, 3), "cpu_s": round(time.process_time() - cpu0, 2),
         "events": events, "patients": [s.patient for s in streams],
         "fs": {s.patient: s.recording.fs for s in streams},

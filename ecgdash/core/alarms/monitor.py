@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import struct
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,14 +18,9 @@ import numpy as np
 from ecgdash.core.alarms.config import AlarmConfig, Limits
 from ecgdash.core.alarms.engine import AlarmEngine, Transition
 from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
-from ecgdash.core.qrs.config import Derived, derive
+from ecgdash.core.qrs.config import derive
 
 MAGIC = b"ALM1"
-
-
-@lru_cache(maxsize=64)
-def _derived(config: DetectorConfig, fs: float) -> Derived:
-    return derive(config, fs)  # filter design: ~1 ms, once per (settings, rate) per process
 
 
 def beat_horizon(det: StreamingQRSDetector) -> int:
@@ -36,7 +30,7 @@ def beat_horizon(det: StreamingQRSDetector) -> int:
     at most ``loc_span + delay`` samples before it; candidates found but undecided (``pend``)
     and beats decided but not yet emitted (``ready``) carry their R-peak index.
     """
-    d = _derived(det.config, det.fs)
+    d = derive(det.config, det.fs)  # cached per (settings, rate)
     h = int(det.frontier) - d.loc_span - d.delay
     if det.pend.shape[0]:
         h = min(h, int(det.pend[:, 3].min()))
