@@ -182,8 +182,10 @@ class ResourceSampler(threading.Thread):
                         rss += p.memory_info().rss
                     except psutil.Error:
                         continue
-                    if p.pid not in self._known:
-                        self._known[p.pid] = (part, self._kind(p), 0.0)
+                    if p.pid not in self._known or self._known[p.pid][1] in ("bash", "?"):
+                        # spark-submit starts as a bash script that then execs java: look again
+                        last = self._known.get(p.pid, (part, "", 0.0))[2]
+                        self._known[p.pid] = (part, self._kind(p), last)
                     _, kind, last = self._known[p.pid]
                     self._known[p.pid] = (part, kind, max(cpu, last))
                 self.peak_rss[part] = max(self.peak_rss.get(part, 0), rss)
