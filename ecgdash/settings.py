@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     raw_trigger_s: float = Field(2.0, gt=0)
     hr_trigger_s: float = Field(60.0, ge=5, description="heart-rate job trigger, 5 s or more")
     alarm_trigger_s: float = Field(2.0, gt=0, description="alarm job trigger (ecgdash alarms job)")
+    alarm_writes_beats: bool = Field(
+        True, description="the alarm job also stores the beats, RR, heart rate and signal quality "
+        "its detector finds (one detector per patient); false: the heart-rate job stores them and "
+        "`ecgdash spark pipeline` runs it too"
+    )
     checkpoint_dir: str | None = Field(
         None, description="default: <home>/checkpoints; a folder or a Hadoop URI (hdfs://, s3://)"
     )

@@ -1,10 +1,13 @@
 """The alarm job: a query of its own on the waveform topic, trigger 2 s, deciding alarms per patient.
 
-Why beside the heart-rate job rather than inside it: alarms need a ~2 s trigger while beats are
-fine at 60 s (a 2-s beats job would write 30x more ledger rows and rollup refreshes for nothing),
-a failure or a poison message in one does not silence the other (the watchdog sees either stop),
-and each keeps its own checkpoint. The cost is a second detector per patient (~0.1 ms of CPU per
-patient-second at 11 M samples/s per core).
+Beats from the same detector (``beats=True``, ``ECG_ALARM_WRITES_BEATS``, the default of
+``ecgdash spark pipeline``): the monitor's detector is the heart-rate job's, fed the same samples,
+so the job can store the beats, RR, heart rate and quality windows it finds (the heart-rate job's
+rows, bit-identical) with the transitions in one transaction, and the heart-rate job need not read,
+decode and detect every patient a second time. Profiling the pipeline at 250 beds put ~0.9 Python
+cores into the two stateful queries, most of it paid twice (issue 14). Beats then arrive every
+alarm trigger (2 s) instead of every heart-rate trigger. With ``ECG_ALARM_WRITES_BEATS=false`` the
+heart-rate job runs beside it as before (a longer trigger, a failure of one not silencing the other).
 
 Per patient, ``applyInPandasWithState`` restores a :class:`~ecgdash.core.alarms.PatientMonitor`
 (detector + alarm engine, on the signal clock), feeds the batch's chunks in offset order and
@@ -37,6 +40,7 @@ from ecgdash.core.alarms import AlarmConfig, Limits, PatientMonitor, Transition
 from ecgdash.core.codec import PatientMeta, SampleChunk, decode
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import StateError
+from ecgdash.spark_jobs.hr_job import NOT_COMPUTED, result_rows
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 from ecgdash.spark_jobs.worker_gc import freeze_once
@@ -45,10 +49,20 @@ from ecgdash.timescale.connection import connect
 from ecgdash.timescale.ledger import BatchKey
 
 QUERY_NAME = "alarm_job"
-OUTPUT_SCHEMA = (
+# one row per alarm transition (row = 'alarm') and, when the job writes beats, per beat and
+# quality window (row = 'beat' / 'quality', the heart-rate job's columns; kind etc. null)
+ALARM_COLUMNS = (
     "patient_id string, kind string, priority string, action string, onset_us long, at_us long, "
     "value double, message string"
 )
+BEAT_COLUMNS = (
+    "stream_index long, time_us long, rr_ms double, hr_bpm double, leads string, quality double, "
+    "length long, valid boolean, flags string"
+)
+OUTPUT_SCHEMA = f"row string, {ALARM_COLUMNS}, {BEAT_COLUMNS}"
+_COLUMNS = [c.split()[0] for c in OUTPUT_SCHEMA.split(", ")]
+_N_BEAT = len(BEAT_COLUMNS.split(", "))
+_N_ALARM = len(ALARM_COLUMNS.split(", "))
 STATE_SCHEMA = "monitor binary"
 # how late an arrival may be behind the newest one before Spark drops it (watermark delay); the
 # signal-loss timeout is set relative to it, so it does not delay the alarm
@@ -81,6 +95,7 @@ class MonitorGroups:
     dsn: str = field(repr=False)
     config: AlarmConfig = AlarmConfig()
     limits_ttl_s: float = 5.0
+    beats: bool = False  # also emit the detector's beats and quality windows
 
     def limits(self, patient: str) -> Limits:
         now = time.monotonic()
@@ -111,18 +126,19 @@ class MonitorGroups:
         _LIVE.pop(patient, None)  # from here on the object changes: only the saved blob is valid
         mon = mon or PatientMonitor(self.config)
         out: list[Transition] = []
+        found: list[tuple] = []  # beat and quality rows (beats=True)
         if state.hasTimedOut:
             ward_ms = state.getCurrentWatermarkMs() + _LATE_MS  # the newest arrival seen
             silent_s = (ward_ms - (mon.last_arrival_ms or ward_ms)) / 1000
             if silent_s >= self.config.expire_s:
                 out += mon.expire(ward_ms)
                 state.remove()
-                yield from _frame(patient, out)
+                yield from _frame(patient, out, found)
                 return
             out += mon.silence(ward_ms)
         else:
             pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
-            out += self._feed(mon, patient, pdf)
+            out += self._feed(mon, patient, pdf, found if self.beats else None)
         blob = mon.to_bytes()
         state.update((blob,))
         if len(_LIVE) >= _LIVE_MAX:
@@ -134,12 +150,14 @@ class MonitorGroups:
             wait = self.config.expire_s if mon.silent else self.config.signal_loss_s
             at = mon.last_arrival_ms + round(wait * 1000) - _LATE_MS
             state.setTimeoutTimestamp(max(at, state.getCurrentWatermarkMs() + 1))
-        yield from _frame(patient, out)
+        yield from _frame(patient, out, found)
 
 
-    def _feed(self, mon: PatientMonitor, patient: str, pdf: pd.DataFrame) -> list[Transition]:
+    def _feed(self, mon: PatientMonitor, patient: str, pdf: pd.DataFrame,
+              rows: list[tuple] | None) -> list[Transition]:
         """Decode the patient's messages of the batch and feed them, runs of contiguous chunks
-        of one stream as one call (the detector's cost is mostly per call)."""
+        of one stream as one call (the detector's cost is mostly per call); with ``rows``, add
+        the detector's beats and quality windows to it as the heart-rate job's rows."""
         limits = self.limits(patient)
         out: list[Transition] = []
         run: list[Any] = []  # contiguous SampleChunks
@@ -149,11 +167,22 @@ class MonitorGroups:
                 return
             first = run[0]
             samples = np.concatenate([np.asarray(m.samples) for m in run], axis=1)
+            found: list[tuple[int, Any]] | None = [] if rows is not None else None
             try:
                 out.extend(mon.feed(first.first_index, first.start_us, first.fs, samples, limits,
-                                    max(a for a in arrivals)))
+                                    max(a for a in arrivals), found))
             except Exception as exc:  # noqa: BLE001 - bad input never fails the batch
-                _log.warning("patient %s: chunks skipped by the alarm job: %r", patient, exc)
+                # e.g. a rate the detector does not support: the next chunk starts afresh
+                _log.warning("patient %s: chunks not analysed by the alarm job: %r", patient, exc)
+                mon.det = None
+                if rows is not None:  # the heart-rate job's row for a signal it cannot analyse
+                    rows.extend(("quality", patient, m.first_index, m.time_us(), None, None, None,
+                                 0.0, m.n_samples, False, NOT_COMPUTED) for m in run)
+            else:
+                if rows is not None and found:
+                    leads = ",".join(mon.leads)
+                    for base, res in found:
+                        rows.extend(result_rows(patient, res, base, mon.start_us, mon.fs, leads))
             run.clear()
             arrivals.clear()
 
@@ -182,12 +211,15 @@ class MonitorGroups:
         return out
 
 
-def _frame(patient: str, out: list[Transition]) -> Iterator[pd.DataFrame]:
-    if out:  # nothing at all, rather than an untyped empty frame
+def _frame(patient: str, out: list[Transition], found: list[tuple]) -> Iterator[pd.DataFrame]:
+    """Transitions (in order) and the heart-rate job's rows (``found``: kind first) as one frame."""
+    if out or found:  # nothing at all, rather than an untyped empty frame
+        no_beat, no_alarm = (None,) * _N_BEAT, (None,) * (_N_ALARM - 1)
         yield pd.DataFrame(
-            [(patient, t.kind, t.priority, t.action, t.onset_us, t.at_us, t.value, t.message)
-             for t in out],
-            columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")],
+            [("alarm", patient, t.kind, t.priority, t.action, t.onset_us, t.at_us, t.value,
+              t.message, *no_beat) for t in out]
+            + [(r[0], patient, *no_alarm, *r[2:]) for r in found],
+            columns=_COLUMNS,
         )
 
 
@@ -213,7 +245,9 @@ class AlarmWriter:
     def _write(self, key: BatchKey, rows: list[dict]) -> object:
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.writer_dsn)
-        return write_alarm_batch(self._conn, key, rows)
+        alarms = [r for r in rows if r["row"] == "alarm"]
+        beats = [{**r, "kind": r["row"]} for r in rows if r["row"] != "alarm"]
+        return write_alarm_batch(self._conn, key, alarms, beats)
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         t0 = time.perf_counter()
@@ -246,8 +280,10 @@ def start_alarm_job(
     config: AlarmConfig | None = None,
     fail_on_data_loss: bool = True,
     exit_after_commit: int | None = None,
+    beats: bool = False,
 ) -> tuple[StreamingQuery, AlarmWriter]:
-    """Start the alarm query (trigger ``trigger_s``, 2 s by default)."""
+    """Start the alarm query (trigger ``trigger_s``, 2 s by default); with ``beats``, it also
+    stores the beats and quality windows its detector finds, as the heart-rate job would."""
     src = StreamSource(bootstrap, topic, source_format, starting_offsets, max_offsets_per_trigger,
                        security, fail_on_data_loss)
     transitions = (
@@ -257,7 +293,8 @@ def start_alarm_job(
         .select(F.col("key").cast("string").alias("patient"), "value", "partition", "offset",
                 "timestamp")
         .groupBy("patient")
-        .applyInPandasWithState(MonitorGroups(writer_dsn, config or AlarmConfig()), OUTPUT_SCHEMA,
+        .applyInPandasWithState(MonitorGroups(writer_dsn, config or AlarmConfig(), beats=beats),
+                                OUTPUT_SCHEMA,
                                 STATE_SCHEMA, "append", GroupStateTimeout.EventTimeTimeout)
     )
     writer = AlarmWriter(writer_dsn, checkpoint, exit_after_commit=exit_after_commit)

@@ -27,7 +27,7 @@ from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 from ecgdash.core.codec import PatientMeta, SampleChunk, decode
 from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
-from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
+from ecgdash.core.qrs import ChunkResult, DetectorConfig, StateError, StreamingQRSDetector
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 from ecgdash.spark_jobs.worker_gc import freeze_once
@@ -57,6 +57,24 @@ def _flags_text(flags: tuple[int, ...]) -> str:
         for f in flags[1:]:
             common &= f
     return ",".join(name for bit, name in _FLAG_NAMES if common & bit)
+
+
+def result_rows(patient: str, res: ChunkResult, base: int, start_us: int, fs: float, leads: str
+                ) -> list[tuple]:
+    """The detector's beats and quality windows as rows of OUTPUT_SCHEMA (``base``: the stream
+    index of the detector's sample 0; ``leads``: the lead names, comma-separated)."""
+    names = leads.split(",") if leads else []
+    out: list[tuple] = []
+    for b in res.beats:
+        idx = base + b.index
+        used = ",".join(names[i] if i < len(names) else str(i) for i in b.leads)
+        out.append(("beat", patient, idx, start_us + round(idx * 1e6 / fs), b.rr_ms, b.hr_bpm,
+                    used, b.quality, None, None, None))
+    for w in res.windows:
+        idx = base + w.start
+        out.append(("quality", patient, idx, start_us + round(idx * 1e6 / fs), None, None,
+                    None, w.quality, w.length, w.usable, _flags_text(w.flags)))
+    return out
 
 
 def detect_group(
@@ -101,16 +119,7 @@ def detect_group(
             log.exception("patient %s: detector failed before sample %s; restarting it", patient, nxt)
             det = None
             return
-        names = leads.split(",") if leads else []
-        for b in res.beats:
-            idx = base + b.index
-            used = ",".join(names[i] if i < len(names) else str(i) for i in b.leads)
-            out.append(("beat", patient, idx, start_us + round(idx * 1e6 / fs), b.rr_ms, b.hr_bpm,
-                        used, b.quality, None, None, None))
-        for w in res.windows:
-            idx = base + w.start
-            out.append(("quality", patient, idx, start_us + round(idx * 1e6 / fs), None, None,
-                        None, w.quality, w.length, w.usable, _flags_text(w.flags)))
+        out.extend(result_rows(patient, res, base, start_us, fs, leads))
 
     for value in pdf["value"]:
         try:

@@ -18,7 +18,7 @@ import psycopg
 from ecgdash.core.alarms import JOB_STALLED, PRIORITY_OF, STALE_DATA, Limits
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.errors import DatabaseError
-from ecgdash.timescale import ledger
+from ecgdash.timescale import heart_rate, ledger
 from ecgdash.timescale.ledger import BatchKey
 
 SOURCE_STREAM = "alarm_job"
@@ -35,18 +35,21 @@ WHERE coalesce(patient_id, '') = %s AND coalesce(job, '') = %s AND kind = %s AND
   AND onset = %s AND ended IS NULL"""
 
 
-def write_alarm_batch(conn: psycopg.Connection, key: BatchKey, rows: Sequence[Mapping[str, Any]]
-                      ) -> bool:
+def write_alarm_batch(conn: psycopg.Connection, key: BatchKey, rows: Sequence[Mapping[str, Any]],
+                      beats: Sequence[Mapping[str, Any]] = ()) -> bool:
     """The transitions of one alarm-job micro-batch, once; False if already committed.
 
     Each row: ``patient_id``, ``kind``, ``priority``, ``action`` ('raise' or 'end'),
     ``onset_us``, ``at_us`` (signal clock, epoch µs), ``value``, ``message``. Applied in order,
-    so an event raised and ended in one batch is stored ended.
+    so an event raised and ended in one batch is stored ended. ``beats``: the beats and quality
+    windows the job's detector found (rows as ``heart_rate.write_hr_batch`` takes them), stored
+    with their rollups in the same transaction.
     """
     try:
         with conn.transaction():
-            if not ledger.claim(conn, key, len(rows)):
+            if not ledger.claim(conn, key, len(rows) + len(beats)):
                 return False
+            heart_rate.write_hr_rows(conn, beats)
             with conn.cursor() as cur:
                 for r in rows:
                     onset = us_to_datetime(int(r["onset_us"]))

@@ -48,38 +48,45 @@ def write_hr_batch(conn: psycopg.Connection, key: BatchKey, rows: Sequence[Mappi
     ``stream_index``, ``time_us`` (signal clock), ``rr_ms``, ``hr_bpm``, ``leads``, ``quality``,
     ``length`` (samples, quality windows), ``valid``, ``flags``.
     """
-    beats = [r for r in rows if r["kind"] == "beat"]
     try:
         with conn.transaction():
             if not ledger.claim(conn, key, len(rows)):
                 return False
-            if rows:
-                ids = sorted({r["patient_id"] for r in rows})
-                fs_of = patients.sampling_rates(conn, ids)
-                conn.execute(_STAGE)
-                with conn.cursor() as cur:
-                    with cur.copy(_STAGE_COPY) as copy:
-                        copy.set_types(["text", "text", "timestamptz", "int8", "float4", "float4",
-                                        "text", "float4", "float4", "bool", "text"])
-                        for r in rows:
-                            dur = (r["length"] / fs_of.get(r["patient_id"], DEFAULT_FS)
-                                   if r["kind"] == "quality" else None)
-                            copy.write_row((
-                                r["kind"], r["patient_id"], us_to_datetime(r["time_us"]),
-                                r["stream_index"], _num(r["rr_ms"]), _num(r["hr_bpm"]),
-                                r["leads"], _num(r["quality"]), dur,
-                                None if r["valid"] is None else bool(r["valid"]), r["flags"],
-                            ))
-                    cur.execute(_MERGE_BEATS)
-                    cur.execute(_MERGE_QUALITY)
-                times = [us_to_datetime(r["time_us"]) for r in rows]
-                conn.execute(_REFRESH, (ids, min(times), max(times)))
-            ledger.finish(conn, key, chunks=len(beats))
+            beats = write_hr_rows(conn, rows)
+            ledger.finish(conn, key, chunks=beats)
     except psycopg.Error as exc:
         raise DatabaseError(
             f"batch {key.batch_id} of {key.query_name} ({key.query_id}) not written: {exc}"
         ) from exc
     return True
+
+
+def write_hr_rows(conn: psycopg.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Beats and quality windows (rows as :func:`write_hr_batch` takes them) and their rollups,
+    in the caller's transaction, which holds the batch's ledger claim; returns the beats."""
+    if not rows:
+        return 0
+    ids = sorted({r["patient_id"] for r in rows})
+    fs_of = patients.sampling_rates(conn, ids)
+    conn.execute(_STAGE)
+    with conn.cursor() as cur:
+        with cur.copy(_STAGE_COPY) as copy:
+            copy.set_types(["text", "text", "timestamptz", "int8", "float4", "float4",
+                            "text", "float4", "float4", "bool", "text"])
+            for r in rows:
+                dur = (r["length"] / fs_of.get(r["patient_id"], DEFAULT_FS)
+                       if r["kind"] == "quality" else None)
+                copy.write_row((
+                    r["kind"], r["patient_id"], us_to_datetime(r["time_us"]),
+                    r["stream_index"], _num(r["rr_ms"]), _num(r["hr_bpm"]),
+                    r["leads"], _num(r["quality"]), dur,
+                    None if r["valid"] is None else bool(r["valid"]), r["flags"],
+                ))
+        cur.execute(_MERGE_BEATS)
+        cur.execute(_MERGE_QUALITY)
+    times = [us_to_datetime(r["time_us"]) for r in rows]
+    conn.execute(_REFRESH, (ids, min(times), max(times)))
+    return sum(1 for r in rows if r["kind"] == "beat")
 
 
 def _num(v: Any) -> float | None:

@@ -1,6 +1,8 @@
 """``ecgdash spark raw-writer|hr-job|alarm-job|pipeline``: run one streaming job (or, with
-``pipeline``, all three as queries of one Spark session: one JVM and one set of Python workers
-instead of three, each query in its own FAIR pool) until stopped, restarting a failed query.
+``pipeline``, the raw writer and the alarm job, which stores the beats too, as queries of one
+Spark session: one JVM and one set of Python workers, each query in its own FAIR pool; with
+``ECG_ALARM_WRITES_BEATS=false`` the heart-rate job as a third) until stopped, restarting a failed
+query.
 
 A query that fails (a database outage longer than the writer's own retry, a broker that went
 away, a bug) is restarted from its checkpoint with backoff (10 s, doubling, at most
@@ -44,11 +46,17 @@ def _start(job: str, s: Settings, available_now: bool) -> tuple[Any, Any]:
                                 trigger_s=s.raw_trigger_s, **common)
     if job == "alarm-job":
         return start_alarm_job(spark, checkpoint=s.checkpoint("alarm_job"),
-                               trigger_s=s.alarm_trigger_s, **common)
+                               trigger_s=s.alarm_trigger_s, beats=s.alarm_writes_beats, **common)
     return start_hr_job(spark, checkpoint=s.checkpoint("hr_job"), trigger_s=s.hr_trigger_s, **common)
 
 
 JOBS = ("raw-writer", "hr-job", "alarm-job")
+
+
+def pipeline_jobs(s: Settings) -> tuple[str, ...]:
+    """The queries of `ecgdash spark pipeline`: the raw writer and the alarm job, which stores the
+    beats too (ECG_ALARM_WRITES_BEATS, the default); otherwise the heart-rate job as well."""
+    return ("raw-writer", "alarm-job") if s.alarm_writes_beats else JOBS
 _STARTING = threading.Lock()
 
 
@@ -56,7 +64,7 @@ def run_supervised(job: str, s: Settings, available_now: bool = False,
                    settings_factory: Any = Settings) -> int:
     """Run `job` ("pipeline" = all of JOBS in one Spark session), restarting a query after a
     failure; 0 when stopped or done, 1 on a fatal error."""
-    jobs = JOBS if job == "pipeline" else (job,)
+    jobs = pipeline_jobs(s) if job == "pipeline" else (job,)
     stopping = threading.Event()
     current: dict[str, Any] = {}
     lock = threading.Lock()
@@ -151,7 +159,8 @@ def cmd_spark(args: argparse.Namespace, s: Settings) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("spark", help="run a Spark streaming job (restarted after failures)")
     sp.add_argument("job", choices=[*JOBS, "pipeline"],
-                    help="one job in its own Spark session, or `pipeline`: all three in one session")
+                    help="one job in its own Spark session, or `pipeline`: raw-writer and alarm-job "
+                    "(beats included; hr-job too if ECG_ALARM_WRITES_BEATS=false) in one session")
     sp.add_argument("--available-now", action="store_true",
                     help="process what the topic holds now, then stop")
     sp.set_defaults(func=cmd_spark)

@@ -18,6 +18,7 @@ import pytest
 
 from ecgdash.core.codec import PatientMeta, SampleChunk, encode_key, encode_meta, encode_samples
 from ecgdash.core.kafka.clients import producer
+from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.ingest.records import read_record
 from ecgdash.spark_jobs.alarm_job import start_alarm_job
 from tests.helpers import MITDB, Db
@@ -119,16 +120,43 @@ def check_events(rows: list[tuple], streams: list[Stream], tag: str) -> None:
     assert loss[0][3] == pytest.approx((40 * FS - 1) / FS * 1e6, abs=2), loss
 
 
+def beat_rows(db: Db, patient: str) -> list[tuple]:
+    with psycopg.connect(db.reader) as conn:
+        return conn.execute(
+            "SELECT sample_index, rr_ms, hr_bpm, leads, quality FROM beats WHERE patient_id = %s "
+            "ORDER BY sample_index", (patient,)).fetchall()  # fmt: skip
+
+
+def check_beats(db: Db, streams: list[Stream]) -> None:
+    """The beats the alarm job stored are the offline detector's on the samples sent (up to the
+    last 5 s, which a stream that stopped leaves undecided), with their RR and the lead names."""
+    for s in streams:
+        sent = s.adc if s.stop_s is None else s.adc[: int(s.stop_s * FS)]
+        limit = sent.shape[0] - 5 * FS
+        det = StreamingQRSDetector(FS, sent.shape[1])
+        offline = [b for b in det.process(sent.astype(np.float64)).beats if b.index < limit]
+        stored = [r for r in beat_rows(db, s.patient) if r[0] < limit]
+        assert len(offline) > 20
+        assert [r[0] for r in stored] == [b.index for b in offline], s.patient
+        names = ("MLII", "V1")  # the leads `publish` registers
+        for r, b in zip(stored, offline, strict=True):
+            assert (r[1] is None) == (b.rr_ms is None) and (r[2] is None) == (b.hr_bpm is None)
+            if b.rr_ms is not None:  # stored as real (float4)
+                assert r[1] == pytest.approx(b.rr_ms, rel=1e-6)
+            assert r[3] == ",".join(names[i] for i in b.leads)
+
+
 def test_alarm_job_injected_events(db: Db, broker: str, topic: str, spark, tmp_path: Path) -> None:
     """A flat line and a low-amplitude stretch raise asystole (high) with the last beat as onset;
     a time-compressed stretch raises tachycardia; a producer stop raises signal loss at the last
-    sample; sinus rhythm raises nothing. Replaying the query from its checkpoint adds nothing."""
+    sample; sinus rhythm raises nothing. The beats its detector found are stored too (the
+    offline detector's). Replaying the query from its checkpoint adds nothing."""
     tag = uuid.uuid4().hex[:6]
     streams = make_streams(tag)
     publish(broker, topic, streams)
     query, writer = start_alarm_job(spark, bootstrap=broker, topic=topic, writer_dsn=db.writer,
                                     checkpoint=tmp_path / "alarm", available_now=True,
-                                    max_offsets_per_trigger=40)
+                                    max_offsets_per_trigger=40, beats=True)
     try:
         query.awaitTermination(900)
         assert query.exception() is None
@@ -137,6 +165,7 @@ def test_alarm_job_injected_events(db: Db, broker: str, topic: str, spark, tmp_p
         writer.close()
     rows = events(db, tag)
     check_events(rows, streams, tag)
+    check_beats(db, streams)
     # the same checkpoint again: nothing new to process, nothing written twice
     q2, w2 = start_alarm_job(spark, bootstrap=broker, topic=topic, writer_dsn=db.writer,
                              checkpoint=tmp_path / "alarm", available_now=True)
@@ -191,3 +220,4 @@ def test_killed_alarm_job_neither_loses_nor_doubles(pg_native: Db, broker: str, 
     check_events(rows, streams, tag)
     keys = [r[:4] for r in rows]
     assert len(keys) == len(set(keys)), "an alarm stored twice"
+    check_beats(db, streams)  # the beats it stores (ECG_ALARM_WRITES_BEATS, the default): none lost

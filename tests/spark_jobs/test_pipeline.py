@@ -1,6 +1,7 @@
-"""`ecgdash spark pipeline`: the raw writer, the heart-rate job and the alarm job as three queries
-of one Spark session (one JVM), each committing its own batches; stored samples bit-exact, beats
-exactly the offline detector's, and SIGTERM stops all three cleanly."""
+"""`ecgdash spark pipeline`: the raw writer and the alarm job (which stores the beats too), or with
+ECG_ALARM_WRITES_BEATS=false the heart-rate job as a third query, in one Spark session (one JVM),
+each committing its own batches; stored samples bit-exact, beats exactly the offline detector's,
+and SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
@@ -33,9 +34,11 @@ def _queries(db: Db, since) -> dict[str, int]:
             "GROUP BY query_name", (since,)).fetchall())  # fmt: skip
 
 
-def test_pipeline_runs_three_queries_in_one_session(pg_native: Db, broker: str, topic: str,
-                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize("alarm_beats", [True, False], ids=["alarm-job-beats", "hr-job"])
+def test_pipeline_runs_its_queries_in_one_session(pg_native: Db, broker: str, topic: str,
+                                                  tmp_path: Path, alarm_beats: bool) -> None:
     db = pg_native
+    queries = {"raw_writer", "alarm_job"} | (set() if alarm_beats else {"hr_job"})
     tag = uuid.uuid4().hex[:6]
     seconds, fs = 40, 360
     with psycopg.connect(db.reader) as conn:
@@ -48,7 +51,8 @@ def test_pipeline_runs_three_queries_in_one_session(pg_native: Db, broker: str, 
            "ECG_DB_WRITER_DSN": db.writer, "ECG_DB_READER_DSN": db.reader,
            "ECG_KAFKA_BOOTSTRAP": broker, "ECG_TOPIC": topic, "ECG_DLQ_TOPIC": topic + ".dlq",
            "ECG_CHECKPOINT_DIR": str(tmp_path / "ck"), "ECG_RAW_TRIGGER_S": "1",
-           "ECG_HR_TRIGGER_S": "5", "ECG_MAX_OFFSETS_PER_TRIGGER": "40"}  # fmt: skip
+           "ECG_HR_TRIGGER_S": "5", "ECG_MAX_OFFSETS_PER_TRIGGER": "40",
+           "ECG_ALARM_WRITES_BEATS": str(alarm_beats).lower()}  # fmt: skip
     log = tmp_path / "pipeline.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ecgdash.cli", "spark", "pipeline"],
@@ -72,7 +76,7 @@ def test_pipeline_runs_three_queries_in_one_session(pg_native: Db, broker: str, 
             assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             done = _queries(db, t0)
-            if ({"raw_writer", "hr_job", "alarm_job"} <= set(done)
+            if (queries <= set(done)
                     and all(stored(p).size >= b.size for p, b in offline.items())):
                 break
             time.sleep(1)
@@ -87,7 +91,8 @@ def test_pipeline_runs_three_queries_in_one_session(pg_native: Db, broker: str, 
         v = verify_store(conn, recs, expected, us_to_datetime(result.streams[0].start_us))
     assert v.samples_stored == 2 * seconds * fs * 2
     assert (v.samples_mismatched, v.duplicates, v.missing) == (0, 0, 0)
-    # the heart-rate query beside the raw writer stores exactly the offline detector's beats
+    assert set(_queries(db, t0)) == queries  # the heart-rate job only when asked for
+    # the query that stores beats beside the raw writer stores exactly the offline detector's
     for patient, beats in offline.items():
         assert beats.size > 30
         np.testing.assert_array_equal(stored(patient), beats)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ecgdash.core.alarms.config import AlarmConfig, Limits
 from ecgdash.core.alarms.engine import AlarmEngine, Transition
-from ecgdash.core.qrs import DetectorConfig, StateError, StreamingQRSDetector
+from ecgdash.core.qrs import ChunkResult, DetectorConfig, StateError, StreamingQRSDetector
 from ecgdash.core.qrs.config import derive
 
 MAGIC = b"ALM1"
@@ -102,8 +102,14 @@ class PatientMonitor:
 
     # ---------------------------------------------------------------- data
     def feed(self, first_index: int, start_us: int, fs: float, samples: np.ndarray,
-             limits: Limits, arrival_ms: int | None = None) -> list[Transition]:
-        """One chunk: ``samples`` (n_leads, n) in ADC units from stream index ``first_index``."""
+             limits: Limits, arrival_ms: int | None = None,
+             found: list[tuple[int, ChunkResult]] | None = None) -> list[Transition]:
+        """One chunk: ``samples`` (n_leads, n) in ADC units from stream index ``first_index``.
+
+        With ``found``, the detector's output is appended to it as (stream index of the
+        detector's sample 0, result): its beats and quality windows, for a job that stores them
+        (the alarm job writing the beats, so the heart-rate job need not detect them again).
+        """
         out: list[Transition] = []
         n_leads, n = samples.shape
         eng = self.engine
@@ -142,6 +148,8 @@ class PatientMonitor:
         self._keep(x, self.nxt)
         res = det.process(x)
         self.nxt = first_index + n
+        if found is not None:
+            found.append((self.base, res))
         events: list[tuple[int, int, Any]] = []
         for b in res.beats:
             events.append((self.t_us(self.base + b.index), 1, b))
