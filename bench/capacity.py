@@ -3,9 +3,10 @@
 For each bed count, on fresh local services (Tansu, native PostgreSQL or the embedded
 TimescaleDB), at speed 1: the producer (``bench/capacity_parts.py producer``: the shared MIT-BIH
 records, 8 beds with injected alarm events), the Spark jobs as the CLI runs them (``--runner
-pipeline``: ``ecgdash spark pipeline``, one session hosting the raw writer, the heart-rate job and
-the alarm job; ``--runner separate``: ``ecgdash spark raw-writer|hr-job|alarm-job``, three
-processes), each at its default trigger, the policy job runner (TimescaleDB), a Grafana-like
+pipeline``: ``ecgdash spark pipeline``, one session hosting the raw writer and the alarm job, which
+stores the beats too, or with ``--hr-job`` the heart-rate job as a third query; ``--runner
+separate``: ``ecgdash spark raw-writer|alarm-job[|hr-job]``, one process each), each at its
+default trigger, the policy job runner (TimescaleDB), a Grafana-like
 client refreshing a 16-bed wall page every 2 s, and a probe that notes when beats and alarms
 become visible. After ``--warmup-s`` it measures for ``--minutes``:
 
@@ -61,6 +62,15 @@ PY = sys.executable
 ECGDASH = str(Path(PY).with_name("ecgdash"))
 TOPIC, DLQ = "ecg.waveform", "ecg.waveform.dlq"
 QUERIES = {"raw_writer": 2.0, "hr_job": 60.0, "alarm_job": 2.0}  # default triggers, s
+
+
+def queries(args: argparse.Namespace) -> dict[str, float]:
+    """The streaming queries of the run and their triggers: the raw writer and the alarm job
+    (which stores the beats, the pipeline's default), plus the heart-rate job with ``--hr-job``."""
+    q = {"raw_writer": QUERIES["raw_writer"], "alarm_job": QUERIES["alarm_job"]}
+    if args.hr_job:
+        q["hr_job"] = args.hr_trigger_s
+    return q
 SAMPLES_PER_BED_S = 720  # 2 leads x 360 Hz
 
 
@@ -314,18 +324,20 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
         env = job_env(svc, {"ECG_PARTITIONS": str(args.partitions),
                             "ECG_SPARK_SHUFFLE_PARTITIONS": str(args.shuffle_partitions),
                             "ECG_HR_TRIGGER_S": str(args.hr_trigger_s),
+                            "ECG_ALARM_WRITES_BEATS": "false" if args.hr_job else "true",
                             **({"ECG_SPARK_MASTER": args.spark_master} if args.spark_master else {})})
         if args.runner == "pipeline":
             spawn(svc, "pipeline", [ECGDASH, "spark", "pipeline"], env)
         else:
-            for job in ("raw-writer", "hr-job", "alarm-job"):
+            for q in queries(args):
+                job = q.replace("_", "-")
                 spawn(svc, job, [ECGDASH, "spark", job], env)
         if args.db == "timescale":
             spawn(svc, "policy_runner", [PY, "-m", "ecgdash.timescale.jobs"],
                   {**os.environ, "ECG_JOBS_DSN": svc.admin})
         sampler = ResourceSampler(svc.procs)
         sampler.start()
-        ready_s = warm_up(svc, list(QUERIES), args.partitions)
+        ready_s = warm_up(svc, list(queries(args)), args.partitions)
         print(f"[{beds} beds] jobs ready after {ready_s:.0f} s; load {load_average()}", flush=True)
         # admit every bed (the wall pages through them); page 1 shows the first 16
         total_s = args.warmup_s + args.minutes * 60
@@ -349,7 +361,7 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
         spawn(svc, "probe", [PY, str(ROOT / "bench" / "capacity_parts.py"), "probe",
                              "--dsn", svc.reader, "--patients-file", str(tmp / "probe_patients.json"),
                              "--out", str(tmp / "probe.json")])
-        lag = LagSampler(svc.bootstrap, [f"ecgdash.{q}" for q in QUERIES], args.partitions)
+        lag = LagSampler(svc.bootstrap, [f"ecgdash.{q}" for q in queries(args)], args.partitions)
         lag.start()
         t0 = t_start + args.warmup_s
         t1 = t0 + args.minutes * 60
@@ -367,8 +379,8 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
         with psycopg.connect(svc.admin, autocommit=True) as conn:
             size1 = db_sizes(conn, args.db)
         svc.procs["producer"].wait(timeout=120)
-        # let the last batches of the window land (the heart-rate job's trigger is the longest)
-        time.sleep(min(args.hr_trigger_s, 60) + 15)
+        # let the last batches of the window land (the longest trigger)
+        time.sleep(min(max(queries(args).values()), 60) + 15)
         for name in ("probe", "wall"):
             svc.procs[name].send_signal(signal.SIGTERM)
             svc.procs[name].wait(timeout=60)
@@ -386,6 +398,7 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
         cpu, kinds = sampler.between("t0", "t1")
         run = {
             "beds": beds, "runner": args.runner, "db": args.db, "window_s": round(t1 - t0, 1),
+            "queries": queries(args),
             "samples_per_s": round(samples / (t1 - t0)),
             "samples_per_s_offered": beds * SAMPLES_PER_BED_S,
             "chunks_stored_in_window": len(stored),
@@ -482,9 +495,7 @@ def _alarm_latency(prod: dict, probe: dict, t0: float, t1: float, skew: float) -
 def _lag_summary(series: list, t0: float, t1: float, beds: int, args: argparse.Namespace) -> dict:
     out: dict = {"bounded": True}
     mid = (t0 + t1) / 2
-    for q, trig in QUERIES.items():
-        if q == "hr_job":
-            trig = args.hr_trigger_s
+    for q, trig in queries(args).items():
         g = f"ecgdash.{q}"
         pts = [(t, lags[g]) for t, _, lags in series if t0 <= t <= t1 and g in lags]
         late = [v for t, v in pts if t >= mid]
@@ -677,7 +688,10 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--shuffle-partitions", type=int, default=4)
     ap.add_argument("--spark-master", default=None, help="e.g. spark://127.0.0.1:7077")
-    ap.add_argument("--hr-trigger-s", type=float, default=60.0)
+    ap.add_argument("--hr-job", action="store_true",
+                    help="run the heart-rate job for the beats (ECG_ALARM_WRITES_BEATS=false), "
+                    "as the design before issue 14's merge did")
+    ap.add_argument("--hr-trigger-s", type=float, default=60.0, help="with --hr-job")
     ap.add_argument("--event-beds", type=int, default=8)
     ap.add_argument("--probe-beds", type=int, default=24)
     ap.add_argument("--records", type=Path, default=Path("/work/shared/data/mitdb"))
@@ -694,7 +708,7 @@ def main() -> None:
     doc: dict = {
         "command": " ".join(["python", "bench/capacity.py", *sys.argv[1:]]),
         "db": args.db, "runner": args.runner, "cores": os.cpu_count(),
-        "partitions": args.partitions, "hr_trigger_s": args.hr_trigger_s,
+        "partitions": args.partitions, "queries": queries(args),
         "load_avg_start": load_average(), "runs": [],
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -43,10 +43,19 @@ def _jobs(specs: list[str]) -> dict[str, float]:
     return out
 
 
+def default_watched_jobs(s: Settings) -> dict[str, float]:
+    """The queries the watchdog watches by default and their stall thresholds (s): the raw writer
+    and the alarm job; the heart-rate job only when it stores the beats (ECG_ALARM_WRITES_BEATS
+    false), so a deployment that stopped running it is not reported stalled."""
+    jobs = {"alarm_job": 15.0, "raw_writer": 15.0}
+    if not s.alarm_writes_beats:
+        jobs["hr_job"] = max(180.0, 3 * s.hr_trigger_s)
+    return jobs
+
+
 def cmd_watch(args: argparse.Namespace, s: Settings) -> int:
     """Check staleness every --interval s until stopped (or once with --once)."""
-    jobs = _jobs(args.job) if args.job else {"alarm_job": 15.0, "raw_writer": 15.0,
-                                              "hr_job": max(180.0, 3 * s.hr_trigger_s)}
+    jobs = _jobs(args.job) if args.job else default_watched_jobs(s)
     stop = False
 
     def _stop(signum: int, frame: Any) -> None:
@@ -139,7 +148,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="patients and jobs silent longer than this are off monitoring")
     w.add_argument("--job", action="append", metavar="NAME=SECONDS",
                    help="a streaming query and its stall threshold (default: alarm_job=15, "
-                   "raw_writer=15, hr_job=max(180, 3 x ECG_HR_TRIGGER_S))")
+                   "raw_writer=15, and hr_job=max(180, 3 x ECG_HR_TRIGGER_S) if "
+                   "ECG_ALARM_WRITES_BEATS=false)")
     w.add_argument("--once", action="store_true", help="check once and exit")
     w.set_defaults(func=cmd_watch)
     ls = asub.add_parser("list", help="latched alarms (or every event of the last --minutes)")

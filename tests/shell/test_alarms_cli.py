@@ -50,3 +50,18 @@ def test_limits_list_ack(env: Db, capsys: pytest.CaptureFixture[str]) -> None:
 def test_watch_once(env: Db, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["alarms", "watch", "--once", "--job", "alarm_job=15"]) == 0
     assert main(["alarms", "watch", "--once", "--job", "alarm_job"]) == 1
+
+
+def test_watch_defaults_follow_who_stores_the_beats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heart-rate job is watched only when it runs (ECG_ALARM_WRITES_BEATS=false): a
+    deployment where the alarm job stores the beats never starts it, and a job that never ran
+    is not reported stalled, but one that ran earlier would be, falsely."""
+    from ecgdash.cli.alarms import default_watched_jobs
+    from ecgdash.settings import Settings
+
+    monkeypatch.delenv("ECG_ALARM_WRITES_BEATS", raising=False)
+    assert set(default_watched_jobs(Settings())) == {"alarm_job", "raw_writer"}
+    monkeypatch.setenv("ECG_ALARM_WRITES_BEATS", "false")
+    monkeypatch.setenv("ECG_HR_TRIGGER_S", "120")
+    assert default_watched_jobs(Settings()) == {"alarm_job": 15.0, "raw_writer": 15.0,
+                                                "hr_job": 360.0}
