@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import tfcheck
-from tfpaths import TERRAFORM
+import tfeval
+from tfpaths import REPO, TERRAFORM
 
 MODULES = [
     "network", "security_groups", "kafka", "spark", "timescaledb", "grafana", "ops", "alarms",
@@ -203,7 +204,7 @@ def test_prod_has_the_2018_fleet_shape_on_current_instances(parsed: dict) -> Non
     prod = _env_call(parsed, "prod")
     assert prod["kafka"]["broker_count"] == 4
     clusters = prod["spark_clusters"]
-    assert sorted(j for c in clusters.values() for j in c["jobs"]) == ["hr-job", "raw-writer"]
+    assert {name: c["jobs"] for name, c in clusters.items()} == {"raw-writer": ["raw-writer"], "alarm-job": ["alarm-job"]}  # fmt: skip
     assert all(1 + c["core_instance_count"] == 4 for c in clusters.values())
     previous_generation = re.compile(r"^(db\.|kafka\.)?(m4|m3|t2|c4|r4)\.")
     for env in ENVS:
@@ -223,16 +224,119 @@ def test_rds_mode_documented_as_without_timescaledb() -> None:
     assert re.search(r"RDS.{0,80}(NOT|not|no) (offer|TimescaleDB)", text, re.S)
 
 
-def test_spark_runs_both_jobs_from_the_wheel_on_s3(parsed: dict) -> None:
+def test_spark_runs_the_raw_writer_and_the_alarm_job_from_the_wheel_on_s3(parsed: dict) -> None:
+    """Each env runs raw-writer and alarm-job once each; the alarm job stores the beats, so no
+    env runs the heart-rate job."""
     spark = _module_call(parsed, COMPOSITION, "spark")
     assert spark["wheel_s3_key"] == "releases/ecgdashboard-${var.app_version}-py3-none-any.whl"
     for env in ENVS:
         jobs = sorted(j for c in _env_call(parsed, env)["spark_clusters"].values() for j in c["jobs"])  # fmt: skip
-        assert jobs == ["hr-job", "raw-writer"], f"{env} does not run both streaming jobs once"
+        assert jobs == ["alarm-job", "raw-writer"], f"{env} does not run the raw writer and the alarm job once each"  # fmt: skip
     cluster = next(b for *_, b in tfcheck.resources(parsed, "aws_emr_cluster"))
     assert "${var.wheel_s3_key}" in str(cluster["bootstrap_action"])
     supervisor = (TERRAFORM / "modules/spark/files/ecgdash-job-supervisor.sh").read_text()
     assert 'exec "$venv/bin/ecgdash" spark "$job"' in supervisor
+
+
+# --- the alarm job runs on AWS (it decides the patient alarms and stores the beats) ---
+
+JOBS = ["raw-writer", "alarm-job", "hr-job"]
+
+
+def _composition_locals(parsed: dict) -> dict:
+    out: dict = {}
+    for block in parsed[COMPOSITION]["locals"]:
+        out.update(block)
+    return out
+
+
+def _clusters(*jobs_per_cluster: list[str]) -> dict:
+    return {
+        f"c{i}": {"jobs": jobs, "primary_instance_type": "m6i.xlarge", "core_instance_type": "m6i.xlarge",
+                  "core_instance_count": 0, "executors_per_job": 1}
+        for i, jobs in enumerate(jobs_per_cluster)
+    }  # fmt: skip
+
+
+def test_every_job_is_a_query_of_the_cli(parsed: dict) -> None:
+    """The composition's job -> query map is the CLI's: `ecgdash spark <job>` exists and its
+    query (checkpoint folder, lag group ecgdash.<query>) has that name."""
+    queries = _composition_locals(parsed)["queries"]
+    assert queries == {"raw-writer": "raw_writer", "alarm-job": "alarm_job", "hr-job": "hr_job"}
+    cli = (REPO / "ecgdash/cli/spark.py").read_text()
+    cli_jobs = re.search(r"^JOBS = \(([^)]*)\)", cli, re.M)
+    assert cli_jobs and set(re.findall(r'"([a-z-]+)"', cli_jobs.group(1))) == set(JOBS)
+    for job, query in queries.items():
+        source = (REPO / "spark_jobs" / f"{job.replace('-', '_')}.py").read_text()
+        assert f'QUERY_NAME = "{query}"' in source, job
+    assert "ecgdash.${local.queries[job]}" in str(_module_call(parsed, COMPOSITION, "alarms")["jobs"])
+
+
+def test_the_clusters_must_run_the_alarm_job(parsed: dict, terraform_bin: Path, tmp_path: Path) -> None:
+    """Defect: AWS ran only raw-writer and hr-job, so no patient alarm was ever decided there
+    (and the validation compared a list(string) with a tuple literal, which is never equal:
+    Terraform rejected every spark_clusters value, the envs' own too). Evaluated by Terraform:
+    raw-writer and alarm-job exactly once each, hr-job at most once, nothing else."""
+
+    def accepts(*jobs_per_cluster: list[str]) -> bool:
+        return tfeval.accepts(terraform_bin, tmp_path, parsed, "modules/ecgdash", "spark_clusters", _clusters(*jobs_per_cluster))  # fmt: skip
+
+    for env in ENVS:
+        clusters = _env_call(parsed, env)["spark_clusters"]
+        assert tfeval.accepts(terraform_bin, tmp_path, parsed, "modules/ecgdash", "spark_clusters", clusters), env  # fmt: skip
+    assert accepts(["raw-writer", "alarm-job"])
+    assert accepts(["raw-writer"], ["alarm-job"])
+    assert accepts(["raw-writer"], ["alarm-job"], ["hr-job"])
+    assert not accepts(["raw-writer", "hr-job"]), "the clusters must run the alarm job"
+    assert not accepts(["raw-writer"], ["hr-job"]), "the clusters must run the alarm job"
+    assert not accepts(["alarm-job"]), "the clusters must run the raw writer"
+    assert not accepts(["raw-writer", "alarm-job"], ["alarm-job"]), "one alarm job only"
+    assert not accepts(["raw-writer", "alarm-job", "hr-job"], ["hr-job"]), "one heart-rate job at most"
+    assert not accepts(["raw-writer", "alarm-job", "watchdog"]), "no unknown jobs"
+
+    def spark_accepts(jobs: list[str]) -> bool:
+        return tfeval.accepts(terraform_bin, tmp_path, parsed, "modules/spark", "jobs", jobs)
+
+    assert all(spark_accepts([job]) for job in JOBS)
+    assert spark_accepts(["raw-writer", "alarm-job"])
+    assert not spark_accepts([]) and not spark_accepts(["alarm-job", "alarm-job"]) and not spark_accepts(["watchdog"])
+
+
+def test_every_running_job_has_a_staleness_threshold(parsed: dict, terraform_bin: Path, tmp_path: Path) -> None:
+    """The staleness alarm of each job reads var.stale_after_seconds[job]: the default has one
+    for every job (the alarm job's within a minute: it commits every 2 s), and the validation
+    rejects a map missing one."""
+    default = _literal_default(parsed, "modules/ecgdash", "stale_after_seconds")
+    assert set(default) == set(JOBS) and default["alarm-job"] <= 60
+    assert "var.stale_after_seconds[job]" in str(_module_call(parsed, COMPOSITION, "alarms")["jobs"])
+
+    def accepts(value: dict) -> bool:
+        return tfeval.accepts(terraform_bin, tmp_path, parsed, "modules/ecgdash", "stale_after_seconds", value)
+
+    assert accepts(default)
+    assert not accepts({"raw-writer": 60, "hr-job": 300}), "no threshold for the alarm job"
+    assert not accepts({**default, "alarm-job": 0})
+
+
+def test_beats_are_stored_by_exactly_one_job(parsed: dict, terraform_bin: Path, tmp_path: Path) -> None:
+    """ECG_ALARM_WRITES_BEATS follows from the clusters (evaluated by Terraform): the alarm job
+    stores the beats unless hr-job runs, and app_settings cannot set it."""
+    loc = _composition_locals(parsed)
+    spark_type = tfeval.variable(parsed, "modules/ecgdash", "spark_clusters")["type"]
+
+    def writes_beats(clusters: dict) -> bool:
+        return tfeval.evaluate(
+            terraform_bin, tmp_path, "local.alarm_writes_beats", {"spark_clusters": (spark_type, clusters)},
+            {"job_cluster": loc["job_cluster"], "alarm_writes_beats": loc["alarm_writes_beats"]},
+        )  # fmt: skip
+
+    for env in ENVS:
+        assert writes_beats(_env_call(parsed, env)["spark_clusters"]) is True, env
+    assert writes_beats(_clusters(["raw-writer", "alarm-job"], ["hr-job"])) is False
+    app = str(loc["app_settings"])
+    assert "ECG_ALARM_WRITES_BEATS = tostring(local.alarm_writes_beats)" in app
+    assert not tfeval.accepts(terraform_bin, tmp_path, parsed, "modules/ecgdash", "app_settings", {"ECG_ALARM_WRITES_BEATS": "true"})  # fmt: skip
+    assert tfeval.accepts(terraform_bin, tmp_path, parsed, "modules/ecgdash", "app_settings", {"ECG_ALARM_TRIGGER_S": "2"})  # fmt: skip
 
 
 # --- the checks themselves fire on a bad configuration ---

@@ -47,7 +47,7 @@ SAMPLES: dict[str, object] = {
     "replay_source": "s3://ecgdashboard-dev-data-111122223333/wfdb/mitdb",
     "replay_args": "--loop --patients 8",
     "checkpoints_bucket": "ecgdashboard-dev-checkpoints-111122223333",
-    "jobs": {"raw-writer": "raw_writer", "hr-job": "hr_job"},
+    "jobs": {"raw-writer": "raw_writer", "alarm-job": "alarm_job"},
     "metric_namespace": "ECGdashboard",
     "kafka_replication_factor": 2,
     "environment_file": "\n".join(
@@ -62,7 +62,8 @@ SAMPLES: dict[str, object] = {
             "ECGDASH_WHEEL_URI='s3://ecgdashboard-dev-artifacts-111122223333/releases/ecgdashboard-0.1.0-py3-none-any.whl'",
             "ECGDASH_REPLAY_SOURCE='s3://ecgdashboard-dev-data-111122223333/wfdb/mitdb'",
             "ECGDASH_REPLAY_ARGS='--loop --speed 1 --quiet'",
-            "ECGDASH_PROBES='raw-writer=s3://ecgdashboard-dev-checkpoints-111122223333/ecgdashboard-dev-streaming/raw-writer/raw_writer/commits/'",
+            "ECGDASH_PROBES='raw-writer=s3://ecgdashboard-dev-checkpoints-111122223333/ecgdashboard-dev-streaming/raw-writer/raw_writer/commits/"
+            " alarm-job=s3://ecgdashboard-dev-checkpoints-111122223333/ecgdashboard-dev-streaming/alarm-job/alarm_job/commits/'",
             "SECRET_ARN_DB_OWNER='arn:aws:secretsmanager:eu-central-1:111122223333:secret:ecgdashboard-dev/db/owner-AbCdEf'",
         ]
     ),

@@ -43,10 +43,10 @@ module "ecgdash" {
     enhanced_monitoring = "DEFAULT"
   }
 
-  # one single-node cluster runs both jobs
+  # one single-node cluster runs both jobs (the alarm job stores the beats too: no hr-job)
   spark_clusters = {
     streaming = {
-      jobs                  = ["raw-writer", "hr-job"]
+      jobs                  = ["raw-writer", "alarm-job"]
       primary_instance_type = "m6i.xlarge"
       core_instance_type    = "m6i.xlarge"
       core_instance_count   = 0

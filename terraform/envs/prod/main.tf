@@ -41,7 +41,8 @@ module "ecgdash" {
     enhanced_monitoring = "PER_BROKER"
   }
 
-  # one cluster per job, so a slow heart-rate batch never delays the raw writer
+  # one cluster per job, so a slow alarm batch (detector + alarm engine per patient) never
+  # delays the raw writer, and a raw-writer failure never silences the alarms
   spark_clusters = {
     raw-writer = {
       jobs                  = ["raw-writer"]
@@ -50,8 +51,8 @@ module "ecgdash" {
       core_instance_count   = 3
       executors_per_job     = 3
     }
-    hr-job = {
-      jobs                  = ["hr-job"]
+    alarm-job = {
+      jobs                  = ["alarm-job"]
       primary_instance_type = "m6i.xlarge"
       core_instance_type    = "m6i.xlarge"
       core_instance_count   = 3

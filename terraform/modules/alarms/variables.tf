@@ -26,7 +26,7 @@ variable "metric_namespace" {
 }
 
 variable "jobs" {
-  description = "Streaming jobs by name (raw-writer, hr-job): the consumer group they commit progress under and after how many seconds without a committed batch they are stale."
+  description = "Streaming jobs by name (raw-writer, alarm-job and, if it runs, hr-job): the consumer group they commit progress under and after how many seconds without a committed batch they are stale."
   type = map(object({
     consumer_group      = string
     stale_after_seconds = number

@@ -2,9 +2,9 @@
 # from the modules beside this one. envs/dev and envs/prod call it with their sizes; a hospital's
 # own environment is one more caller (see terraform/README.md).
 #
-#   gateways --(VPN / TGW / DX, SASL/SCRAM)--> MSK --> EMR: raw-writer, hr-job --> database
-#   ops host: deploy-time migrations, topics, ACLs; demo replay; staleness probe      |
-#   Grafana (internal ALB, hospital networks only) <----------------------------------+
+#   gateways --(VPN / TGW / DX, SASL/SCRAM)--> MSK --> EMR: raw-writer, alarm-job --> database
+#   ops host: deploy-time migrations, topics, ACLs; demo replay; staleness probe         |
+#   Grafana (internal ALB, hospital networks only) <-------------------------------------+
 #   CloudWatch: every host's logs, alarms on staleness, lag, restarts, deploys -> SNS
 
 locals {
@@ -14,9 +14,12 @@ locals {
   dlq_topic = "ecg.waveform.dlq"
   # Streaming query of each job (`ecgdash spark <job>`): its checkpoint folder under
   # ECG_CHECKPOINT_DIR and its lag-monitoring consumer group ecgdash.<query>.
-  queries = { "raw-writer" = "raw_writer", "hr-job" = "hr_job" }
+  queries = { "raw-writer" = "raw_writer", "alarm-job" = "alarm_job", "hr-job" = "hr_job" }
   # job -> the cluster that runs it
   job_cluster = merge([for c, spec in var.spark_clusters : { for j in spec.jobs : j => c }]...)
+  # The alarm job stores the beats, RR, heart rate and quality its detector finds
+  # (ECG_ALARM_WRITES_BEATS) unless the heart-rate job runs beside it to store them instead.
+  alarm_writes_beats = !contains(keys(local.job_cluster), "hr-job")
 
   replay_enabled = var.replay != null
   gateways       = concat(var.gateways, local.replay_enabled ? ["replay"] : [])
@@ -35,6 +38,8 @@ locals {
     ECG_DLQ_TOPIC       = local.dlq_topic
     ECG_PARTITIONS      = tostring(var.kafka.partitions)
     ECG_KAFKA_FORMAT    = "ecgkafka"
+    # from spark_clusters only (app_settings may not set it): the beats are stored by one job
+    ECG_ALARM_WRITES_BEATS = tostring(local.alarm_writes_beats)
   }, var.app_settings)
 }
 

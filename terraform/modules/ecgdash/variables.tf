@@ -102,7 +102,7 @@ variable "kafka" {
 }
 
 variable "spark_clusters" {
-  description = "EMR clusters by name, each with the streaming jobs it runs (raw-writer, hr-job; each exactly once overall) and its node types and counts."
+  description = "EMR clusters by name, each with the streaming jobs it runs and its node types and counts: raw-writer and alarm-job exactly once each overall (the alarm job decides the patient alarms and stores the beats), hr-job at most once (then the heart-rate job stores the beats and the alarm job only decides alarms: ECG_ALARM_WRITES_BEATS is derived from it)."
   type = map(object({
     jobs                  = list(string)
     primary_instance_type = string
@@ -112,8 +112,9 @@ variable "spark_clusters" {
   }))
 
   validation {
-    condition     = sort(flatten([for c in values(var.spark_clusters) : c.jobs])) == ["hr-job", "raw-writer"]
-    error_message = "spark_clusters must run raw-writer and hr-job exactly once each."
+    # compared as strings: a list(string) never equals a tuple literal such as ["a", "b"]
+    condition     = contains(["alarm-job,raw-writer", "alarm-job,hr-job,raw-writer"], join(",", sort(flatten([for c in values(var.spark_clusters) : c.jobs]))))
+    error_message = "spark_clusters must run raw-writer and alarm-job exactly once each and hr-job at most once (no other jobs)."
   }
 }
 
@@ -168,13 +169,18 @@ variable "grafana" {
 }
 
 variable "app_settings" {
-  description = "More non-secret ECG_* settings of the ecgdash CLI for the jobs and the ops host (e.g. ECG_MAX_OFFSETS_PER_TRIGGER, ECG_HR_TRIGGER_S); they override the composition's own."
+  description = "More non-secret ECG_* settings of the ecgdash CLI for the jobs and the ops host (e.g. ECG_MAX_OFFSETS_PER_TRIGGER, ECG_ALARM_TRIGGER_S); they override the composition's own, except ECG_ALARM_WRITES_BEATS, which follows from spark_clusters."
   type        = map(string)
   default     = {}
 
   validation {
     condition     = alltrue([for k in keys(var.app_settings) : can(regex("^ECG_[A-Z0-9_]+$", k)) && !can(regex("PASSWORD|DSN|SASL_USERNAME", k))])
     error_message = "app_settings holds non-secret ECG_* settings only."
+  }
+
+  validation {
+    condition     = !contains(keys(var.app_settings), "ECG_ALARM_WRITES_BEATS")
+    error_message = "ECG_ALARM_WRITES_BEATS follows from spark_clusters (false when hr-job runs, else true); do not set it in app_settings."
   }
 }
 
@@ -211,9 +217,17 @@ variable "metric_namespace" {
 }
 
 variable "stale_after_seconds" {
-  description = "Seconds without a committed micro-batch after which a job's staleness alarm fires (raw-writer triggers every 2 s, hr-job every 60 s by default)."
+  description = "Seconds without a committed micro-batch after which a job's staleness alarm fires, for each of raw-writer, alarm-job and hr-job (raw-writer and alarm-job trigger every 2 s, hr-job every 60 s by default)."
   type        = map(number)
-  default     = { "raw-writer" = 60, "hr-job" = 300 }
+  default     = { "raw-writer" = 60, "alarm-job" = 60, "hr-job" = 300 }
+
+  validation {
+    condition = (
+      length(setsubtract(["raw-writer", "alarm-job", "hr-job"], keys(var.stale_after_seconds))) == 0
+      && alltrue([for v in values(var.stale_after_seconds) : v > 0])
+    )
+    error_message = "stale_after_seconds needs a positive threshold for each of raw-writer, alarm-job and hr-job."
+  }
 }
 
 variable "lag_alarm_seconds" {

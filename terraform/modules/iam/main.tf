@@ -86,7 +86,7 @@ data "aws_iam_policy_document" "metrics" {
   }
 }
 
-# --- EMR nodes: Spark driver and executors of the two streaming jobs ------------------------------
+# --- EMR nodes: Spark driver and executors of the streaming jobs ----------------------------------
 
 data "aws_iam_policy_document" "emr_ec2" {
   source_policy_documents = [data.aws_iam_policy_document.metrics.json]

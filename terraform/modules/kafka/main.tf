@@ -27,7 +27,7 @@ locals {
     [for pair in setproduct([var.topic, var.dlq_topic], ["Create", "Describe", "DescribeConfigs", "Alter"]) :
     { principal = "User:${local.users.ops}", resource_type = "Topic", resource_name = pair[0], pattern_type = "Literal", operation = pair[1] }],
     # jobs: read the waveform topic, write dead letters, create both if missing, commit the
-    # monitoring consumer groups ecgdash.raw_writer / ecgdash.hr_job
+    # monitoring consumer groups ecgdash.raw_writer / ecgdash.alarm_job (/ ecgdash.hr_job)
     [for pair in setproduct([var.topic, var.dlq_topic], ["Describe", "Create"]) :
     { principal = "User:${local.users.jobs}", resource_type = "Topic", resource_name = pair[0], pattern_type = "Literal", operation = pair[1] }],
     [{ principal = "User:${local.users.jobs}", resource_type = "Topic", resource_name = var.topic, pattern_type = "Literal", operation = "Read" }],

@@ -84,7 +84,7 @@ variable "dlq_topic" {
 }
 
 variable "consumer_group_prefix" {
-  description = "Prefix of the consumer groups the jobs commit their progress under for lag monitoring (ecgdash.raw_writer, ecgdash.hr_job)."
+  description = "Prefix of the consumer groups the jobs commit their progress under for lag monitoring (ecgdash.raw_writer, ecgdash.alarm_job and, if it runs, ecgdash.hr_job)."
   type        = string
   default     = "ecgdash."
 }

@@ -7,7 +7,7 @@
 # `ecgdash spark <job>` submitting to YARN in client mode from the primary node with the venv's
 # pyspark. EMR Serverless or EKS would need a container image or Spark 4 runtime per job; a plain
 # EC2 Auto Scaling group would re-implement YARN. Prod runs one cluster per job (the 2018 fleet's
-# 4 + 4 Spark nodes) so a slow HR batch never delays the raw writer.
+# 4 + 4 Spark nodes) so a slow alarm batch never delays the raw writer, nor the other way round.
 #
 # How a job runs: not as an EMR step (a step runs once; a failed one is never resubmitted), but
 # as a systemd unit on the primary node that the bootstrap action installs

@@ -9,12 +9,12 @@ variable "environment" {
 }
 
 variable "jobs" {
-  description = "Streaming jobs this cluster runs, each under a supervisor unit on the primary node: raw-writer and/or hr-job."
+  description = "Streaming jobs this cluster runs, each under a supervisor unit on the primary node: any of raw-writer, alarm-job and hr-job."
   type        = list(string)
 
   validation {
-    condition     = length(var.jobs) > 0 && alltrue([for j in var.jobs : contains(["raw-writer", "hr-job"], j)])
-    error_message = "jobs must be a non-empty list of raw-writer and hr-job."
+    condition     = length(var.jobs) > 0 && length(distinct(var.jobs)) == length(var.jobs) && alltrue([for j in var.jobs : contains(["raw-writer", "alarm-job", "hr-job"], j)])
+    error_message = "jobs must be a non-empty list of distinct jobs among raw-writer, alarm-job and hr-job."
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Supervisor of one streaming job on the EMR primary node (ecgdash-job@<job>.service).
-#   $1  job: raw-writer | hr-job
+#   $1  job: raw-writer | alarm-job | hr-job
 # Loop: wait for YARN; read fresh secrets (ecgdash-env.sh); make sure the topics exist
 # (`ecgdash kafka create-topics`, idempotent); write spark-defaults.conf (YARN client mode, the
 # wheel's own Spark, encrypted RPC and spill, S3A for the checkpoints); run `ecgdash spark <job>`.
