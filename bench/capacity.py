@@ -121,6 +121,35 @@ def stop_services(svc: Services) -> None:
             stop_pid(p.pid, timeout_s=60)
 
 
+def start_cluster(svc: Services, workers: int, cores: int, memory: str) -> str:
+    """A Spark standalone cluster on this machine from pyspark's own launcher (``bin/spark-class``:
+    one master, ``workers`` workers of ``cores`` cores each), everything on 127.0.0.1; returns
+    the master URL once every worker has registered."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": LOCALHOST,
+           "SPARK_NO_DAEMONIZE": "1", "PYSPARK_PYTHON": PY}
+    port, ui = free_port(), free_port()
+    cls = str(home / "bin" / "spark-class")
+    spawn(svc, "spark_master", [cls, "org.apache.spark.deploy.master.Master", "--host", LOCALHOST,
+                                "--port", str(port), "--webui-port", str(ui)], env)
+    url = f"spark://{LOCALHOST}:{port}"
+    for i in range(workers):
+        spawn(svc, f"spark_worker{i + 1}", [
+            cls, "org.apache.spark.deploy.worker.Worker", url, "--host", LOCALHOST,
+            "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port()),
+            "--work-dir", str(svc.tmp / f"spark-work{i + 1}")], env)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # the master's log names every worker it registered
+        log = (svc.tmp / "spark_master.log").read_text(errors="replace") \
+            if (svc.tmp / "spark_master.log").exists() else ""
+        if log.count("Registering worker") >= workers:
+            return url
+        time.sleep(1)
+    raise RuntimeError(f"standalone cluster not up after 120 s (see {svc.tmp}/spark_master.log)")
+
+
 def job_env(svc: Services, extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
@@ -321,11 +350,21 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
     load0 = load_average()
     sampler = lag = None
     try:
+        master = args.spark_master
+        extra_conf = ""
+        if args.cluster_workers:
+            master = start_cluster(svc, args.cluster_workers, args.worker_cores, "3g")
+            extra_conf = (f" --conf spark.executor.cores={args.worker_cores}"
+                          f" --conf spark.cores.max={args.cluster_workers * args.worker_cores}"
+                          " --conf spark.executor.memory=2g")
         env = job_env(svc, {"ECG_PARTITIONS": str(args.partitions),
                             "ECG_SPARK_SHUFFLE_PARTITIONS": str(args.shuffle_partitions),
                             "ECG_HR_TRIGGER_S": str(args.hr_trigger_s),
                             "ECG_ALARM_WRITES_BEATS": "false" if args.hr_job else "true",
-                            **({"ECG_SPARK_MASTER": args.spark_master} if args.spark_master else {})})
+                            **({"ECG_SPARK_MASTER": master} if master else {})})
+        if extra_conf:
+            env["PYSPARK_SUBMIT_ARGS"] = env["PYSPARK_SUBMIT_ARGS"].replace(
+                " pyspark-shell", extra_conf + " pyspark-shell")
         if args.runner == "pipeline":
             spawn(svc, "pipeline", [ECGDASH, "spark", "pipeline"], env)
         else:
@@ -398,7 +437,9 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
         cpu, kinds = sampler.between("t0", "t1")
         run = {
             "beds": beds, "runner": args.runner, "db": args.db, "window_s": round(t1 - t0, 1),
-            "queries": queries(args),
+            "queries": queries(args), "spark": (
+                f"standalone {args.cluster_workers} x {args.worker_cores} cores"
+                if args.cluster_workers else args.spark_master or "local[2]"),
             "samples_per_s": round(samples / (t1 - t0)),
             "samples_per_s_offered": beds * SAMPLES_PER_BED_S,
             "chunks_stored_in_window": len(stored),
@@ -688,6 +729,10 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--shuffle-partitions", type=int, default=4)
     ap.add_argument("--spark-master", default=None, help="e.g. spark://127.0.0.1:7077")
+    ap.add_argument("--cluster-workers", type=int, default=0,
+                    help="start a Spark standalone cluster here (master + N workers, pyspark's "
+                    "spark-class) and run the jobs on it instead of local[2]")
+    ap.add_argument("--worker-cores", type=int, default=1, help="cores per standalone worker")
     ap.add_argument("--hr-job", action="store_true",
                     help="run the heart-rate job for the beats (ECG_ALARM_WRITES_BEATS=false), "
                     "as the design before issue 14's merge did")

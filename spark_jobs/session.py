@@ -35,26 +35,36 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash", shuffle_part
     # (they inherit the JVM's environment, which is this process's at launch)
     if "PYTHONWARNINGS" not in os.environ:
         os.environ["PYTHONWARNINGS"] = "ignore::FutureWarning:pyspark.worker"
-    builder = (SparkSession.builder.master(master).appName(app_name)
-               .config("spark.sql.shuffle.partitions", str(shuffle_partitions)))
-    if master.startswith("local"):
+    builder = (
+        SparkSession.builder.master(master).appName(app_name)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.ui.showConsoleProgress", "false")
+        # each query gets its own pool (start_query), so the alarm job's batch is not queued
+        # behind the raw writer's jobs, nor the other way round
+        .config("spark.scheduler.mode", "FAIR")
+        .config("spark.scheduler.allocation.file", str(_FAIR_SCHEDULER))
+        .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
+        .config("spark.python.worker.reuse", "true")
+    )
+    if master.startswith("local") or _on_loopback(master):
+        # a local run (local[N], or a standalone cluster on this machine): nothing listens
+        # beyond 127.0.0.1 and no web UI
         builder = (
             builder.config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            # each query gets its own pool (start_query), so on two cores the heart-rate job's
-            # batch is not queued behind the raw writer's jobs, nor the other way round
-            .config("spark.scheduler.mode", "FAIR")
-            .config("spark.scheduler.allocation.file", str(_FAIR_SCHEDULER))
-            .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
-            .config("spark.python.worker.reuse", "true")
             .config("spark.driver.memory", "2g")
         )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     spark.dataSource.register(KafkaDataSource)
     return spark
+
+
+def _on_loopback(master: str) -> bool:
+    """Whether ``master`` is a cluster manager on this machine (spark://127.0.0.1:7077 etc.)."""
+    m = re.match(r"^spark://([^:/]+)", master)
+    return m is not None and m.group(1) in ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
