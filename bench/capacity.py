@@ -361,6 +361,7 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
                             "ECG_SPARK_SHUFFLE_PARTITIONS": str(args.shuffle_partitions),
                             "ECG_HR_TRIGGER_S": str(args.hr_trigger_s),
                             "ECG_ALARM_WRITES_BEATS": "false" if args.hr_job else "true",
+                            "ECG_LOG_LEVEL": "INFO", "ECG_PROGRESS_INTERVAL_S": "10",
                             **({"ECG_SPARK_MASTER": master} if master else {})})
         if extra_conf:
             env["PYSPARK_SUBMIT_ARGS"] = env["PYSPARK_SUBMIT_ARGS"].replace(
@@ -460,6 +461,7 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
             "peak_rss_mb": {p: round(v / 2**20) for p, v in sampler.peak_rss.items()},
             "storage": _storage(size0, size1, beds, t1 - t0, compressed),
             "wall": _wall_summary(tmp / "wall.json", t0, t1),
+            "batches": _batch_summary(tmp, t0, t1),
             "ready_s": round(ready_s, 1), "profile": profile,
             "load_avg": {"start": load0, "window_start": load_mid, "window_end": load1},
         }
@@ -573,6 +575,30 @@ def _compress(conn: psycopg.Connection) -> dict:
     n = conn.execute("SELECT sum(cardinality(samples)) FROM waveform").fetchone()[0]
     return {"bytes": int(size), "samples": int(n), "bytes_per_sample": round(size / n, 3),
             "compress_s": round(time.perf_counter() - t, 1)}
+
+
+def _batch_summary(tmp: Path, t0: float, t1: float) -> dict:
+    """Each query's micro-batches in the window, from the jobs' progress lines (``ECG_LOG_LEVEL=
+    INFO``: ``<time> INFO ecgdash.spark.progress: progress <job> {json}`` every 10 s)."""
+    per: dict[str, list[dict]] = {}
+    for log in tmp.glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if "ecgdash.spark.progress: progress " not in line:
+                continue
+            try:
+                at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                job, doc = line.split("progress: progress ", 1)[1].split(" ", 1)
+                item = json.loads(doc)
+            except ValueError:
+                continue
+            if t0 < at <= t1 + 10:
+                per.setdefault(job, []).append(item)
+    return {job: {"batches": sum(i["batches"] for i in items),
+                  "trigger_ms_p50": int(np.median([i["trigger_ms_p50"] for i in items])),
+                  "trigger_ms_max": max(i["trigger_ms_max"] for i in items),
+                  "add_batch_ms_p50": int(np.median([i["add_batch_ms_p50"] for i in items])),
+                  "input_rows": sum(i["input_rows"] for i in items)}
+            for job, items in per.items()}
 
 
 def _wall_summary(path: Path, t0: float, t1: float) -> dict:

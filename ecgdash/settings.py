@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         "batch id, before Spark checkpoints it"
     )
     spark_master: str = "local[2]"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING", description="INFO adds a progress line per streaming query every "
+        "ECG_PROGRESS_INTERVAL_S (batches, durations, rows)"
+    )
+    progress_interval_s: float = Field(30.0, gt=0, description="see ECG_LOG_LEVEL")
     spark_shuffle_partitions: int = Field(
         4, ge=1, description="tasks holding the heart-rate job's per-patient state: about the "
         "executor cores (only read when a query starts with a fresh checkpoint)"

@@ -40,6 +40,7 @@ from ecgdash.core.alarms import AlarmConfig, Limits, PatientMonitor, Transition
 from ecgdash.core.codec import PatientMeta, SampleChunk, decode
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import StateError
+from ecgdash.spark_jobs.groups import in_offset_order, object_frame
 from ecgdash.spark_jobs.hr_job import NOT_COMPUTED, result_rows
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
@@ -137,8 +138,9 @@ class MonitorGroups:
                 return
             out += mon.silence(ward_ms)
         else:
-            pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
-            out += self._feed(mon, patient, pdf, found if self.beats else None)
+            values, arrived = in_offset_order(batches, arrivals=True)
+            assert arrived is not None
+            out += self._feed(mon, patient, values, arrived, found if self.beats else None)
         blob = mon.to_bytes()
         state.update((blob,))
         if len(_LIVE) >= _LIVE_MAX:
@@ -153,7 +155,7 @@ class MonitorGroups:
         yield from _frame(patient, out, found)
 
 
-    def _feed(self, mon: PatientMonitor, patient: str, pdf: pd.DataFrame,
+    def _feed(self, mon: PatientMonitor, patient: str, values: np.ndarray, arrived: np.ndarray,
               rows: list[tuple] | None) -> list[Transition]:
         """Decode the patient's messages of the batch and feed them, runs of contiguous chunks
         of one stream as one call (the detector's cost is mostly per call); with ``rows``, add
@@ -187,7 +189,7 @@ class MonitorGroups:
             arrivals.clear()
 
         arrivals: list[int] = []
-        for value, ts in zip(pdf["value"], pdf["timestamp"], strict=True):
+        for value, ts in zip(values, arrived.tolist(), strict=True):
             try:
                 msg = decode(patient.encode(), value)
             except Exception as exc:  # noqa: BLE001 - the raw writer dead-letters it
@@ -206,7 +208,7 @@ class MonitorGroups:
                     and msg.first_index == prev.first_index + prev.n_samples):
                 flush()
             run.append(msg)
-            arrivals.append(int(pd.Timestamp(ts).value // 1_000_000))
+            arrivals.append(ts)
         flush()
         return out
 
@@ -215,11 +217,11 @@ def _frame(patient: str, out: list[Transition], found: list[tuple]) -> Iterator[
     """Transitions (in order) and the heart-rate job's rows (``found``: kind first) as one frame."""
     if out or found:  # nothing at all, rather than an untyped empty frame
         no_beat, no_alarm = (None,) * _N_BEAT, (None,) * (_N_ALARM - 1)
-        yield pd.DataFrame(
+        yield object_frame(
             [("alarm", patient, t.kind, t.priority, t.action, t.onset_us, t.at_us, t.value,
               t.message, *no_beat) for t in out]
             + [(r[0], patient, *no_alarm, *r[2:]) for r in found],
-            columns=_COLUMNS,
+            _COLUMNS,
         )
 
 

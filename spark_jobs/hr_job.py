@@ -28,6 +28,7 @@ from ecgdash.core.codec import PatientMeta, SampleChunk, decode
 from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import ChunkResult, DetectorConfig, StateError, StreamingQRSDetector
+from ecgdash.spark_jobs.groups import in_offset_order, object_frame
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
 from ecgdash.spark_jobs.worker_gc import freeze_once
@@ -44,6 +45,7 @@ OUTPUT_SCHEMA = (
 STATE_SCHEMA = (
     "detector binary, base_index long, next_index long, start_us long, fs double, leads string"
 )
+_COLUMNS = [c.split()[0] for c in OUTPUT_SCHEMA.split(", ")]
 _FLAG_NAMES = ((1, "gap"), (2, "flat"), (4, "saturated"), (8, "noisy"))
 NOT_COMPUTED = "hr_not_computed"  # quality flag of a signal the detector cannot analyse
 log = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ def detect_group(
     """
     freeze_once()
     patient = str(key[0])
-    pdf = pd.concat(list(batches)).sort_values(["partition", "offset"])
+    values, _ = in_offset_order(batches)
     det = None
     base = nxt = start_us = 0
     fs = 0.0
@@ -121,7 +123,7 @@ def detect_group(
             return
         out.extend(result_rows(patient, res, base, start_us, fs, leads))
 
-    for value in pdf["value"]:
+    for value in values:
         try:
             msg = decode(patient.encode(), value)
         except DecodeError:
@@ -165,7 +167,7 @@ def detect_group(
     if det is not None or fs:
         state.update((det.to_bytes() if det is not None else b"", base, nxt, start_us, fs, leads))
     if out:  # nothing at all, rather than an untyped empty frame Spark has to concatenate
-        yield pd.DataFrame(out, columns=[c.split()[0] for c in OUTPUT_SCHEMA.split(", ")])
+        yield object_frame(out, _COLUMNS)
 
 
 @dataclass

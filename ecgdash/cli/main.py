@@ -7,6 +7,7 @@ settings error (argparse's convention: a bad argument or a bad ``ECG_*`` variabl
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from pydantic import ValidationError
@@ -38,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         for line in describe_errors(exc):
             print(f"ecgdash: error: {line}", file=sys.stderr)
         return EXIT_USAGE
+    if settings.log_level != "WARNING":  # otherwise Python's own: warnings and errors, bare
+        # ours only: py4j at INFO logs every connection closed at shutdown, with tracebacks
+        # whose formatting calls into a dying JVM (seen to hang a SIGTERM'd pipeline)
+        logging.basicConfig(level=logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("ecgdash").setLevel(settings.log_level)
     try:
         return int(args.func(args, settings))
     except ECGDashError as exc:

@@ -15,6 +15,7 @@ with exit code 1 and says why.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import threading
@@ -29,6 +30,7 @@ from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from ecgdash.spark_jobs.session import make_spark
 
 log = logging.getLogger("ecgdash.spark")
+progress_log = logging.getLogger("ecgdash.spark.progress")
 FATAL = ("DataLossError", "ReplayMismatch")  # a restart would fail the same way
 
 
@@ -78,6 +80,10 @@ def run_supervised(job: str, s: Settings, available_now: bool = False,
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if progress_log.isEnabledFor(logging.INFO):
+        threading.Thread(target=_report_progress, args=(current, lock, stopping,
+                                                        s.progress_interval_s),
+                         name="ecgdash-progress", daemon=True).start()
     if len(jobs) == 1:
         return _supervise(jobs[0], s, available_now, settings_factory, stopping, current, lock)
     # one session, one query per job, each restarted on its own (a failed alarm query does not
@@ -135,6 +141,39 @@ def _supervise(job: str, s: Settings, available_now: bool, settings_factory: Any
         delay = min(delay * 2, s.restart_backoff_max_s)
         s = settings_factory()  # secrets and endpoints read again
     return 0
+
+
+def progress_summary(progress: list[Any], after_batch: int) -> dict[str, Any] | None:
+    """Batches after ``after_batch`` of a query's ``recentProgress``: how many, their trigger
+    durations (p50/max, ms, Spark's ``durationMs.triggerExecution``) and of the sink
+    (``addBatch``), input rows and the newest batch id; None if there are none."""
+    new = [p for p in progress if p.batchId > after_batch]
+    if not new:
+        return None
+    trig = sorted(int(p.durationMs.get("triggerExecution", 0)) for p in new)
+    add = sorted(int(p.durationMs.get("addBatch", 0)) for p in new)
+    return {"batches": len(new), "last_batch": max(p.batchId for p in new),
+            "trigger_ms_p50": trig[len(trig) // 2], "trigger_ms_max": trig[-1],
+            "add_batch_ms_p50": add[len(add) // 2], "add_batch_ms_max": add[-1],
+            "input_rows": sum(int(p.numInputRows) for p in new)}
+
+
+def _report_progress(current: dict[str, Any], lock: threading.Lock, stopping: threading.Event,
+                     interval_s: float) -> None:
+    """One INFO line per running query every ``interval_s``: ``progress <job> {json}``."""
+    seen: dict[str, int] = {}
+    while not stopping.wait(interval_s):
+        with lock:
+            running = dict(current)
+        for job, query in running.items():
+            try:
+                summary = progress_summary(list(query.recentProgress), seen.get(job, -1))
+            except Exception:  # noqa: BLE001 - a query stopping under us: next time
+                log.debug("no progress of %s", job, exc_info=True)
+                continue
+            if summary is not None:
+                seen[job] = summary["last_batch"]
+                progress_log.info("progress %s %s", job, json.dumps(summary))
 
 
 def _stop_quietly(query: Any) -> None:

@@ -5,6 +5,7 @@ and SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -52,7 +53,8 @@ def test_pipeline_runs_its_queries_in_one_session(pg_native: Db, broker: str, to
            "ECG_KAFKA_BOOTSTRAP": broker, "ECG_TOPIC": topic, "ECG_DLQ_TOPIC": topic + ".dlq",
            "ECG_CHECKPOINT_DIR": str(tmp_path / "ck"), "ECG_RAW_TRIGGER_S": "1",
            "ECG_HR_TRIGGER_S": "5", "ECG_MAX_OFFSETS_PER_TRIGGER": "40",
-           "ECG_ALARM_WRITES_BEATS": str(alarm_beats).lower()}  # fmt: skip
+           "ECG_ALARM_WRITES_BEATS": str(alarm_beats).lower(),
+           "ECG_LOG_LEVEL": "INFO", "ECG_PROGRESS_INTERVAL_S": "2"}  # fmt: skip
     log = tmp_path / "pipeline.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ecgdash.cli", "spark", "pipeline"],
@@ -92,6 +94,16 @@ def test_pipeline_runs_its_queries_in_one_session(pg_native: Db, broker: str, to
     assert v.samples_stored == 2 * seconds * fs * 2
     assert (v.samples_mismatched, v.duplicates, v.missing) == (0, 0, 0)
     assert set(_queries(db, t0)) == queries  # the heart-rate job only when asked for
+    # ECG_LOG_LEVEL=INFO: a progress line per query with Spark's own batch figures
+    progress: dict[str, list[dict]] = {}
+    for line in log.read_text().splitlines():
+        if "ecgdash.spark.progress: progress " in line:
+            job, doc = line.split("progress: progress ", 1)[1].split(" ", 1)
+            progress.setdefault(job, []).append(json.loads(doc))
+    assert set(progress) == {q.replace("_", "-") for q in queries}, log.read_text()[-3000:]
+    for items in progress.values():
+        assert sum(i["batches"] for i in items) >= 2
+        assert all(0 < i["trigger_ms_p50"] <= i["trigger_ms_max"] for i in items)
     # the query that stores beats beside the raw writer stores exactly the offline detector's
     for patient, beats in offline.items():
         assert beats.size > 30
