@@ -362,6 +362,7 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
                             "ECG_HR_TRIGGER_S": str(args.hr_trigger_s),
                             "ECG_ALARM_WRITES_BEATS": "false" if args.hr_job else "true",
                             "ECG_LOG_LEVEL": "INFO", "ECG_PROGRESS_INTERVAL_S": "10",
+                            "ECG_SPARK_STATE_STORE": args.state_store,
                             **({"ECG_SPARK_MASTER": master} if master else {})})
         if extra_conf:
             env["PYSPARK_SUBMIT_ARGS"] = env["PYSPARK_SUBMIT_ARGS"].replace(
@@ -438,7 +439,7 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
         cpu, kinds = sampler.between("t0", "t1")
         run = {
             "beds": beds, "runner": args.runner, "db": args.db, "window_s": round(t1 - t0, 1),
-            "queries": queries(args), "spark": (
+            "queries": queries(args), "state_store": args.state_store, "spark": (
                 f"standalone {args.cluster_workers} x {args.worker_cores} cores"
                 if args.cluster_workers else args.spark_master or "local[2]"),
             "samples_per_s": round(samples / (t1 - t0)),
@@ -759,6 +760,8 @@ def main() -> None:
                     help="start a Spark standalone cluster here (master + N workers, pyspark's "
                     "spark-class) and run the jobs on it instead of local[2]")
     ap.add_argument("--worker-cores", type=int, default=1, help="cores per standalone worker")
+    ap.add_argument("--state-store", choices=("hdfs", "rocksdb"), default="hdfs",
+                    help="ECG_SPARK_STATE_STORE of the jobs")
     ap.add_argument("--hr-job", action="store_true",
                     help="run the heart-rate job for the beats (ECG_ALARM_WRITES_BEATS=false), "
                     "as the design before issue 14's merge did")

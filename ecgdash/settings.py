@@ -75,6 +75,10 @@ class Settings(BaseSettings):
         4, ge=1, description="tasks holding the heart-rate job's per-patient state: about the "
         "executor cores (only read when a query starts with a fresh checkpoint)"
     )
+    spark_state_store: Literal["hdfs", "rocksdb"] = Field(
+        "hdfs", description="state store of a new checkpoint's per-patient state (Spark keeps "
+        "the one a checkpoint was created with)"
+    )
     raw_trigger_s: float = Field(2.0, gt=0)
     hr_trigger_s: float = Field(60.0, ge=5, description="heart-rate job trigger, 5 s or more")
     alarm_trigger_s: float = Field(2.0, gt=0, description="alarm job trigger (ecgdash alarms job)")

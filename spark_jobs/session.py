@@ -21,12 +21,21 @@ from ecgdash.spark_jobs.kafka_source import KafkaDataSource
 _FAIR_SCHEDULER = Path(str(resources.files("ecgdash.spark_jobs") / "fairscheduler.xml"))
 
 
-def make_spark(master: str = "local[2]", app_name: str = "ecgdash", shuffle_partitions: int = 4
-               ) -> SparkSession:
+STATE_STORES = {
+    "hdfs": "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider",
+    "rocksdb": "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+}
+
+
+def make_spark(master: str = "local[2]", app_name: str = "ecgdash", shuffle_partitions: int = 4,
+               state_store: str = "hdfs") -> SparkSession:
     """Build (or reuse) the session; Python workers use this interpreter (the venv's).
 
     `shuffle_partitions` is how many tasks the heart-rate job's per-patient state is spread
     over: about the number of executor cores (4 for local[2]; raise it with the cluster).
+    `state_store`: where the per-patient state of a *new* checkpoint lives, Spark's default
+    ("hdfs": in the JVM heap, copied every batch) or RocksDB (off-heap, changelog checkpoints);
+    Spark keeps the provider a checkpoint was created with.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -45,6 +54,8 @@ def make_spark(master: str = "local[2]", app_name: str = "ecgdash", shuffle_part
         .config("spark.scheduler.allocation.file", str(_FAIR_SCHEDULER))
         .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
         .config("spark.python.worker.reuse", "true")
+        .config("spark.sql.streaming.stateStore.providerClass", STATE_STORES[state_store])
+        .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
     )
     if master.startswith("local") or _on_loopback(master):
         # a local run (local[N], or a standalone cluster on this machine): nothing listens

@@ -35,7 +35,8 @@ FATAL = ("DataLossError", "ReplayMismatch")  # a restart would fail the same way
 
 
 def _start(job: str, s: Settings, available_now: bool) -> tuple[Any, Any]:
-    spark = make_spark(s.spark_master, f"ecgdash-{job}", s.spark_shuffle_partitions)
+    spark = make_spark(s.spark_master, f"ecgdash-{job}", s.spark_shuffle_partitions,
+                       s.spark_state_store)
     common = {
         "bootstrap": bootstrap(s), "topic": s.topic, "writer_dsn": writer_dsn(s),
         "source_format": s.kafka_format, "available_now": available_now,
