@@ -24,6 +24,7 @@ from ecgdash.core.codec import PatientMeta, SampleChunk, SignalMeta, encode_meta
 from ecgdash.core.qrs import detect_beats
 from ecgdash.ingest.records import read_record
 from ecgdash.ingest.run import run_ingest
+from ecgdash.spark_jobs.alarm_job import start_alarm_job
 from ecgdash.spark_jobs.hr_job import start_hr_job
 from ecgdash.spark_jobs.raw_writer import start_raw_writer
 from ecgdash.verify import verify_store
@@ -56,8 +57,11 @@ def _chunk(patient: str, fs: float = 360.0, start_us: int = START_US, first: int
     return encode_samples(SampleChunk(patient, fs, start_us, first, np.zeros((2, n), np.int16)))
 
 
+@pytest.mark.parametrize("beats_job", ["alarm-job", "hr-job"])
 def test_poison_messages_never_stop_the_jobs(db: Db, broker: str, topic: str, spark,
-                                             tmp_path: Path) -> None:
+                                             tmp_path: Path, beats_job: str) -> None:
+    """The raw writer and the job that stores the beats (the alarm job, the default, or the
+    heart-rate job) read every hostile message; both keep running and the good data is whole."""
     tag = uuid.uuid4().hex[:6]
     good = {"119": f"119-{tag}", "208": f"208-{tag}"}
     victim = good["119"]  # poison under a good patient's key lands on its partition, before its data
@@ -95,8 +99,14 @@ def test_poison_messages_never_stop_the_jobs(db: Db, broker: str, topic: str, sp
     raw, raw_w = start_raw_writer(spark, bootstrap=broker, topic=topic, dlq_topic=topic + ".dlq",
                                   writer_dsn=db.writer, checkpoint=tmp_path / "raw",
                                   available_now=True, max_offsets_per_trigger=50)
-    hr, hr_w = start_hr_job(spark, bootstrap=broker, topic=topic, writer_dsn=db.writer,
-                            checkpoint=tmp_path / "hr", available_now=True, max_offsets_per_trigger=50)
+    if beats_job == "alarm-job":
+        hr, hr_w = start_alarm_job(spark, bootstrap=broker, topic=topic, writer_dsn=db.writer,
+                                   checkpoint=tmp_path / "alarm", available_now=True,
+                                   max_offsets_per_trigger=50, beats=True)
+    else:
+        hr, hr_w = start_hr_job(spark, bootstrap=broker, topic=topic, writer_dsn=db.writer,
+                                checkpoint=tmp_path / "hr", available_now=True,
+                                max_offsets_per_trigger=50)
     try:
         raw.awaitTermination(900)
         hr.awaitTermination(900)
