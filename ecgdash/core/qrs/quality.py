@@ -16,7 +16,8 @@ Per lead and window the flags are:
 
 "Typical QRS slope" (``ref``) is the median of the lead's last 8 window maxima of the absolute
 first difference of the band-passed signal; it is scale-free, so ADC units and mV give the same
-flags.
+flags. The same maxima are also kept per quarter window: their median over the 8 windows,
+relative to ``ref``, is the lead's between-beat floor used to weight the leads.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ SATURATED_FRACTION = 0.10
 NOISE_LEVEL = 0.2236  # sqrt(0.05): 5 % of the QRS slope energy
 NOISE_FRACTION = 0.30
 ARTIFACT_RATIO = 5.5  # ~sqrt(30)
+SUBWINDOWS = 4  # a window's slope maxima are also kept per quarter (0.25 s at the default 1 s)
+SAFE_FLOOR = 0.35  # a lead whose between-beat floor is at most this is "safe" (see _next_weights)
 
 
 class LeadFlag(IntFlag):
@@ -109,7 +112,10 @@ def _mask(wts: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _next_weights(
-    flags: NDArray[np.int64], ref: NDArray[np.float64], busy: NDArray[np.float64]
+    flags: NDArray[np.int64],
+    ref: NDArray[np.float64],
+    busy: NDArray[np.float64],
+    floor: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Lead weights (amplitude units) for the next window.
 
@@ -117,6 +123,15 @@ def _next_weights(
     much more of the time they are "busy" (slope above 22 % of the QRS level, smoothed over 8
     windows) than the cleanest lead: ``(busy_min / busy) ** 2``. A lead whose QRS barely rises
     above its noise thus adds little.
+
+    Then, when some lead is safe (its between-beat ``floor``, the median quarter-window slope
+    maximum relative to its QRS slope, is at most ``SAFE_FLOOR``, about the detector's threshold
+    fraction), every lead with a higher floor is scaled by ``SAFE_FLOOR / floor``: its P/T waves or
+    noise spikes rise close to its QRS and would pass for beats. Busy-ness alone misses such a lead
+    (tall P/T waves are not busy). The summed weight is kept, so the fused QRS level, and with it
+    the detector's learnt thresholds, does not drop. When no lead is safe (noise on every lead) the
+    weights stay as busy-ness sets them: down-weighting one noisy lead then costs more beats than
+    it saves false ones (NSTDB -6 dB).
     """
     clean = flags == 0
     usable = (flags & _UNUSABLE) == 0
@@ -125,6 +140,11 @@ def _next_weights(
     busy = np.maximum(busy, 0.01)
     best = np.where(ok, busy, np.inf).min(axis=0)
     rel = np.where(ok, best / busy, 0.0) ** 2
+    floor = np.maximum(floor, 0.01)
+    low = np.where(ok, floor, np.inf).min(axis=0)
+    fac = np.where(ok & (low <= SAFE_FLOOR), np.minimum(SAFE_FLOOR / floor, 1.0), 1.0)
+    tot, new = rel.sum(axis=0), (rel * fac).sum(axis=0)
+    rel = rel * fac * np.where(new > 0, tot / np.where(new > 0, new, 1.0), 1.0)
     return np.where(ok, rel / np.where(ok, ref, 1.0), 0.0)
 
 
@@ -133,7 +153,7 @@ class WindowQuality:
 
     FIELDS = (
         "q_win", "q_n", "q_nnan", "q_vmin", "q_vmax", "q_cmin", "q_cmax", "q_emax",
-        "q_chi", "q_hist", "q_busy", "q_nhist", "q_weight", "q_cummax",
+        "q_chi", "q_hist", "q_busy", "q_nhist", "q_weight", "q_cummax", "q_sub", "q_subcur",
     )  # fmt: skip
 
     def __init__(self, window: int, n_leads: int) -> None:
@@ -153,6 +173,10 @@ class WindowQuality:
         self.q_nhist = 0
         self.q_weight = np.zeros(n_leads)  # lead weights for the current window
         self.q_cummax = z.copy()  # running max of energy during window 0
+        self.q_sub = np.zeros((n_leads, HISTORY * SUBWINDOWS))  # last windows' sub-window maxima
+        self.q_subcur = np.zeros((n_leads, SUBWINDOWS))  # sub-window maxima of the current window
+        # first sample of each sub-window, relative to the window start
+        self._sub_start = np.array([-(-i * window // SUBWINDOWS) for i in range(SUBWINDOWS)])
 
     # -- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, object]:
@@ -171,7 +195,11 @@ class WindowQuality:
         return _median_last(self.q_hist[:, HISTORY - min(self.q_nhist, HISTORY) :])
 
     def _push_history(
-        self, emax: NDArray[np.float64], busy: NDArray[np.float64], const: NDArray[np.bool_]
+        self,
+        emax: NDArray[np.float64],
+        busy: NDArray[np.float64],
+        sub: NDArray[np.float64],
+        const: NDArray[np.bool_],
     ) -> None:
         # a constant window says nothing about QRS size: repeat the last value instead
         last = self.q_hist[:, -1] if self.q_nhist else np.zeros(self.n_leads)
@@ -180,7 +208,20 @@ class WindowQuality:
         lastb = self.q_busy[:, -1] if self.q_nhist else np.zeros(self.n_leads)
         keepb = np.where(const, lastb, busy)
         self.q_busy = np.concatenate([self.q_busy[:, 1:], keepb[:, None]], axis=1)
+        lasts = self.q_sub[:, -SUBWINDOWS:] if self.q_nhist else np.zeros((self.n_leads, SUBWINDOWS))
+        keeps = np.where(const[:, None], lasts, sub)
+        self.q_sub = np.concatenate([self.q_sub[:, SUBWINDOWS:], keeps], axis=1)
         self.q_nhist += 1
+
+    def _floor(self) -> NDArray[np.float64]:
+        """Between-beat floor per lead: the median quarter-window slope maximum over the history,
+        relative to ``ref`` (1 when unknown). A QRS fills at most about half of the quarters, so the
+        median is the level of the largest non-QRS waves or noise; a clean lead sits at 0.05-0.15."""
+        if self.q_nhist == 0:
+            return np.ones(self.n_leads)
+        med = _median_last(self.q_sub[:, (HISTORY - min(self.q_nhist, HISTORY)) * SUBWINDOWS :])
+        ref = self._ref()
+        return np.where(ref > 0, med / np.where(ref > 0, ref, 1.0), 1.0)
 
     def _busy(self) -> NDArray[np.float64]:
         if self.q_nhist == 0:
@@ -195,8 +236,8 @@ class WindowQuality:
         )  # fmt: skip
         win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]))
         if n == self.window:
-            self._push_history(self.q_emax, self.q_chi / n, self.q_vmax <= self.q_vmin)
-        self.q_weight = _next_weights(flags, self._ref(), self._busy())
+            self._push_history(self.q_emax, self.q_chi / n, self.q_subcur, self.q_vmax <= self.q_vmin)
+        self.q_weight = _next_weights(flags, self._ref(), self._busy(), self._floor())
         self.q_win += 1
         self.q_n = 0
         self.q_nnan[:] = 0
@@ -204,6 +245,7 @@ class WindowQuality:
         self.q_cmin[:], self.q_cmax[:] = 0, 0
         self.q_emax[:] = 0.0
         self.q_chi[:] = 0
+        self.q_subcur[:] = 0.0
         return win
 
     def _full_windows(
@@ -222,7 +264,8 @@ class WindowQuality:
         nnan = nan.reshape(L, k, w).sum(axis=2)
         vmin, vmax = X.min(axis=2), X.max(axis=2)
         cext = (vmin[:, :, None] == X).sum(axis=2) + (vmax[:, :, None] == X).sum(axis=2)
-        emax = E.max(axis=2)
+        sub = np.maximum.reduceat(E, self._sub_start, axis=2)  # (L, k, SUBWINDOWS)
+        emax = sub.max(axis=2)
         # history entries, sequentially: constant windows repeat the previous entry
         seq = np.concatenate([self.q_hist, emax], axis=1)
         const = vmax <= vmin
@@ -241,17 +284,28 @@ class WindowQuality:
                 bseq[:, col] = np.where(const[:, j], bseq[:, col - 1], bseq[:, col])
         bview = np.lib.stride_tricks.sliding_window_view(bseq, HISTORY, axis=1)
         busy = _median_last(bview)
+        S = SUBWINDOWS
+        sseq = np.concatenate([self.q_sub, sub.reshape(L, k * S)], axis=1)
+        if const.any():
+            for j in np.flatnonzero(const.any(axis=0)):
+                col = (HISTORY + j) * S
+                prev, cur = sseq[:, col - S : col], sseq[:, col : col + S]
+                sseq[:, col : col + S] = np.where(const[:, j, None], prev, cur)
+        sview = np.lib.stride_tricks.sliding_window_view(sseq, HISTORY * S, axis=1)[:, ::S]
+        floors = _median_last(sview)  # (L, k+1), like refs
+        floors = np.where(refs > 0, floors / np.where(refs > 0, refs, 1.0), 1.0)
         flags = _flags(w, nnan, vmin, vmax, cext, emax, chi, ref)
         scores = _scores(flags)
         wts = np.empty((L, k))
         wts[:, 0] = self.q_weight
         if k > 1:
-            wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k])
+            wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k], floors[:, 1:k])
         weights[:] = np.repeat(wts, w, axis=1)
         mask[:] = np.repeat(_mask(wts), w)
-        self.q_weight = _next_weights(flags[:, -1], refs[:, k], busy[:, k])
+        self.q_weight = _next_weights(flags[:, -1], refs[:, k], busy[:, k], floors[:, k])
         self.q_hist = seq[:, -HISTORY:].copy()
         self.q_busy = bseq[:, -HISTORY:].copy()
+        self.q_sub = sseq[:, -HISTORY * S :].copy()
         self.q_nhist += k
         self.q_win += k
         ft = flags.T.tolist()
@@ -261,6 +315,15 @@ class WindowQuality:
     def _accumulate(self, x: NDArray[np.float64], nan: NDArray[np.bool_], e: NDArray[np.float64]) -> None:
         """Add samples (shape (L, m)) that all fall in the current window."""
         m = x.shape[1]
+        w, S = self.window, SUBWINDOWS
+        first, last = self.q_n * S // w, (self.q_n + m - 1) * S // w  # sub-windows touched
+        if first == last:
+            self.q_subcur[:, first] = np.maximum(self.q_subcur[:, first], e.max(axis=1))
+        else:
+            cuts = np.maximum(self._sub_start[first : last + 1] - self.q_n, 0)
+            self.q_subcur[:, first : last + 1] = np.maximum(
+                self.q_subcur[:, first : last + 1], np.maximum.reduceat(e, cuts, axis=1)
+            )
         self.q_n += m
         self.q_nnan += nan.sum(axis=1)
         lo, hi = x.min(axis=1), x.max(axis=1)

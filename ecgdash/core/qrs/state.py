@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"QRS"
-VERSION = 1
+VERSION = 2  # 2: per-lead quarter-window slope maxima in the quality state (lead weighting)
 
 
 class StateError(ValueError):
