@@ -48,6 +48,7 @@ import numpy as np
 import psutil
 import psycopg
 
+from ecgdash.cli.spark import parse_progress
 from ecgdash.core.kafka import ensure_topics
 from ecgdash.core.kafka.clients import admin, consumer
 from ecgdash.core.kafka.topics import high_watermarks
@@ -61,17 +62,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 ECGDASH = str(Path(PY).with_name("ecgdash"))
 TOPIC, DLQ = "ecg.waveform", "ecg.waveform.dlq"
-QUERIES = {"raw_writer": 2.0, "hr_job": 60.0, "alarm_job": 2.0}  # default triggers, s
+SAMPLES_PER_BED_S = 720  # 2 leads x 360 Hz
 
 
 def queries(args: argparse.Namespace) -> dict[str, float]:
-    """The streaming queries of the run and their triggers: the raw writer and the alarm job
-    (which stores the beats, the pipeline's default), plus the heart-rate job with ``--hr-job``."""
-    q = {"raw_writer": QUERIES["raw_writer"], "alarm_job": QUERIES["alarm_job"]}
+    """The streaming queries of the run and their triggers (s, the defaults): the raw writer and
+    the alarm job (which stores the beats, the pipeline's default), plus the heart-rate job with
+    ``--hr-job``."""
+    q = {"raw_writer": 2.0, "alarm_job": 2.0}
     if args.hr_job:
         q["hr_job"] = args.hr_trigger_s
     return q
-SAMPLES_PER_BED_S = 720  # 2 leads x 360 Hz
 
 
 def load_average() -> list[float]:
@@ -584,14 +585,14 @@ def _batch_summary(tmp: Path, t0: float, t1: float) -> dict:
     per: dict[str, list[dict]] = {}
     for log in tmp.glob("*.log"):
         for line in log.read_text(errors="replace").splitlines():
-            if "ecgdash.spark.progress: progress " not in line:
-                continue
             try:
+                found = parse_progress(line)
+                if found is None:
+                    continue
                 at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
-                job, doc = line.split("progress: progress ", 1)[1].split(" ", 1)
-                item = json.loads(doc)
             except ValueError:
                 continue
+            job, item = found
             if t0 < at <= t1 + 10:
                 per.setdefault(job, []).append(item)
     return {job: {"batches": sum(i["batches"] for i in items),

@@ -15,19 +15,21 @@ import numpy as np
 import pandas as pd
 
 
-def in_offset_order(batches: Iterator[pd.DataFrame], arrivals: bool = False
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The group's ``value`` column sorted by (partition, offset), and with ``arrivals`` its
-    ``timestamp`` column as epoch milliseconds in the same order."""
+def in_offset_order(batches: Iterator[pd.DataFrame], *columns: str) -> list[np.ndarray]:
+    """The group's ``columns`` sorted by (partition, offset); a time column (the Kafka
+    ``timestamp``, the arrival clock) as epoch milliseconds."""
     frames = list(batches)
     pdf = frames[0] if len(frames) == 1 else pd.concat(frames)
     order = np.lexsort((pdf["offset"].to_numpy(), pdf["partition"].to_numpy()))
-    values = pdf["value"].to_numpy()[order]
-    if not arrivals:
-        return values, None
-    # Series.values: datetime64 in UTC also for a tz-aware column (to_numpy would box Timestamps)
-    ms = np.asarray(pdf["timestamp"].values, dtype="datetime64[ms]").view(np.int64)
-    return values, ms[order]
+    out = []
+    for name in columns:
+        col = pdf[name]
+        if col.dtype.kind == "M" or isinstance(col.dtype, pd.DatetimeTZDtype):
+            # Series.values: datetime64 in UTC also for a tz-aware column (to_numpy boxes)
+            out.append(np.asarray(col.values, dtype="datetime64[ms]").view(np.int64)[order])
+        else:
+            out.append(col.to_numpy()[order])
+    return out
 
 
 def object_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:

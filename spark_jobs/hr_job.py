@@ -91,7 +91,7 @@ def detect_group(
     """
     freeze_once()
     patient = str(key[0])
-    values, _ = in_offset_order(batches)
+    (values,) = in_offset_order(batches, "value")
     det = None
     base = nxt = start_us = 0
     fs = 0.0

@@ -54,19 +54,20 @@ def _start(job: str, s: Settings, available_now: bool) -> tuple[Any, Any]:
 
 
 JOBS = ("raw-writer", "hr-job", "alarm-job")
+_STARTING = threading.Lock()
+_PROGRESS = "ecgdash.spark.progress: progress "  # what a progress line holds before "<job> {json}"
 
 
 def pipeline_jobs(s: Settings) -> tuple[str, ...]:
     """The queries of `ecgdash spark pipeline`: the raw writer and the alarm job, which stores the
     beats too (ECG_ALARM_WRITES_BEATS, the default); otherwise the heart-rate job as well."""
     return ("raw-writer", "alarm-job") if s.alarm_writes_beats else JOBS
-_STARTING = threading.Lock()
 
 
 def run_supervised(job: str, s: Settings, available_now: bool = False,
                    settings_factory: Any = Settings) -> int:
-    """Run `job` ("pipeline" = all of JOBS in one Spark session), restarting a query after a
-    failure; 0 when stopped or done, 1 on a fatal error."""
+    """Run `job` ("pipeline" = the jobs of `pipeline_jobs` in one Spark session), restarting a
+    query after a failure; 0 when stopped or done, 1 on a fatal error."""
     jobs = pipeline_jobs(s) if job == "pipeline" else (job,)
     stopping = threading.Event()
     current: dict[str, Any] = {}
@@ -157,6 +158,14 @@ def progress_summary(progress: list[Any], after_batch: int) -> dict[str, Any] | 
             "trigger_ms_p50": trig[len(trig) // 2], "trigger_ms_max": trig[-1],
             "add_batch_ms_p50": add[len(add) // 2], "add_batch_ms_max": add[-1],
             "input_rows": sum(int(p.numInputRows) for p in new)}
+
+
+def parse_progress(line: str) -> tuple[str, dict[str, Any]] | None:
+    """(job, summary) of a progress line in a job's log (``ECG_LOG_LEVEL=INFO``), else None."""
+    if _PROGRESS not in line:
+        return None
+    job, doc = line.split(_PROGRESS, 1)[1].split(" ", 1)
+    return job, json.loads(doc)
 
 
 def _report_progress(current: dict[str, Any], lock: threading.Lock, stopping: threading.Event,

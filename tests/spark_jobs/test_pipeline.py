@@ -5,7 +5,6 @@ and SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from ecgdash.cli.spark import parse_progress
 from ecgdash.core.clock import us_to_datetime
 from ecgdash.core.qrs import detect_beats
 from ecgdash.ingest.records import read_record
@@ -97,9 +97,8 @@ def test_pipeline_runs_its_queries_in_one_session(pg_native: Db, broker: str, to
     # ECG_LOG_LEVEL=INFO: a progress line per query with Spark's own batch figures
     progress: dict[str, list[dict]] = {}
     for line in log.read_text().splitlines():
-        if "ecgdash.spark.progress: progress " in line:
-            job, doc = line.split("progress: progress ", 1)[1].split(" ", 1)
-            progress.setdefault(job, []).append(json.loads(doc))
+        if (found := parse_progress(line)) is not None:
+            progress.setdefault(found[0], []).append(found[1])
     assert set(progress) == {q.replace("_", "-") for q in queries}, log.read_text()[-3000:]
     for items in progress.values():
         assert sum(i["batches"] for i in items) >= 2
