@@ -55,6 +55,7 @@ from ecgdash.core.kafka.topics import high_watermarks
 from ecgdash.devstack.broker import start_broker
 from ecgdash.devstack.manager import wait_db
 from ecgdash.devstack.procs import LOCALHOST, free_port, stop_pid
+from ecgdash.settings import Settings
 from ecgdash.timescale.admissions import admit
 from ecgdash.timescale.migrate import migrate
 
@@ -364,7 +365,9 @@ def run_design(args: argparse.Namespace, beds: int, tmp: Path) -> dict:
                             "ECG_ALARM_WRITES_BEATS": "false" if args.hr_job else "true",
                             "ECG_LOG_LEVEL": "INFO", "ECG_PROGRESS_INTERVAL_S": "10",
                             "ECG_SPARK_STATE_STORE": args.state_store,
-                            **({"ECG_SPARK_MASTER": master} if master else {})})
+                            **({"ECG_SPARK_MASTER": master} if master else {}),
+                            **({"ECG_ALARM_GROUPS": str(args.alarm_groups)}
+                               if args.alarm_groups else {})})
         if extra_conf:
             env["PYSPARK_SUBMIT_ARGS"] = env["PYSPARK_SUBMIT_ARGS"].replace(
                 " pyspark-shell", extra_conf + " pyspark-shell")
@@ -763,6 +766,8 @@ def main() -> None:
     ap.add_argument("--worker-cores", type=int, default=1, help="cores per standalone worker")
     ap.add_argument("--state-store", choices=("hdfs", "rocksdb"), default="hdfs",
                     help="ECG_SPARK_STATE_STORE of the jobs")
+    ap.add_argument("--alarm-groups", type=int, default=None,
+                    help="ECG_ALARM_GROUPS of the alarm job (default: the setting's default)")
     ap.add_argument("--hr-job", action="store_true",
                     help="run the heart-rate job for the beats (ECG_ALARM_WRITES_BEATS=false), "
                     "as the design before issue 14's merge did")
@@ -784,6 +789,7 @@ def main() -> None:
         "command": " ".join(["python", "bench/capacity.py", *sys.argv[1:]]),
         "db": args.db, "runner": args.runner, "cores": os.cpu_count(),
         "partitions": args.partitions, "queries": queries(args),
+        "alarm_groups": args.alarm_groups or Settings.model_fields["alarm_groups"].default,
         "load_avg_start": load_average(), "runs": [],
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

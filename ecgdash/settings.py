@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         "its detector finds (one detector per patient); false: the heart-rate job stores them and "
         "`ecgdash spark pipeline` runs it too"
     )
+    alarm_groups: int = Field(
+        32, ge=1, le=4096, description="the alarm job hashes patients to this many state groups "
+        "(one pyspark call per group and batch, not per patient); fixed per checkpoint: a change "
+        "restarts every patient's monitor"
+    )
     checkpoint_dir: str | None = Field(
         None, description="default: <home>/checkpoints; a folder or a Hadoop URI (hdfs://, s3://)"
     )

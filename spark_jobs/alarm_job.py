@@ -10,12 +10,14 @@ most of a stateful query's cost is per patient and batch, not the detector). Bea
 every alarm trigger (2 s) instead of every heart-rate trigger. With ``ECG_ALARM_WRITES_BEATS=false`` the
 heart-rate job runs beside it as before (a longer trigger, a failure of one not silencing the other).
 
-Per patient, ``applyInPandasWithState`` restores a :class:`~ecgdash.core.alarms.PatientMonitor`
+Per patient, the job restores a :class:`~ecgdash.core.alarms.PatientMonitor`
 (detector + alarm engine, on the signal clock), feeds the batch's chunks in offset order and
 emits the alarm transitions, which the sink writes with the batch's (query id, batch id) in one
 transaction (``ecgdash.timescale.alarms``). Signal loss is decided on the *arrival* clock: the
 Kafka timestamps, whose watermark (the newest arrival in the stream) fires an event-time timeout
-for a patient that sent nothing for ``signal_loss_s``. Both clocks are in the data, so a replayed
+for a patient that sent nothing for ``signal_loss_s``. Spark's state and timeouts are per *group*
+of patients (``ECG_ALARM_GROUPS``, see :class:`MonitorGroups`), each group timing out at its
+patients' earliest due check. Both clocks are in the data, so a replayed
 batch decides exactly what the first run decided. Limits come from ``alarm_limits``, read by each
 Python worker at most every ``limits_ttl_s``.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,7 +44,7 @@ from ecgdash.core.alarms import AlarmConfig, Limits, PatientMonitor, Transition
 from ecgdash.core.codec import PatientMeta, SampleChunk, decode
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import StateError
-from ecgdash.spark_jobs.groups import in_offset_order, object_frame
+from ecgdash.spark_jobs.groups import by_patient, in_offset_order, object_frame
 from ecgdash.spark_jobs.hr_job import NOT_COMPUTED, result_rows
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
@@ -65,7 +68,9 @@ OUTPUT_SCHEMA = f"row string, {ALARM_COLUMNS}, {BEAT_COLUMNS}"
 _COLUMNS = [c.split()[0] for c in OUTPUT_SCHEMA.split(", ")]
 _N_BEAT = len(BEAT_COLUMNS.split(", "))
 _N_ALARM = len(ALARM_COLUMNS.split(", "))
-STATE_SCHEMA = "monitor binary"
+# a group's patients packed into one binary (pyspark 4.3 cannot read back an array-typed state)
+STATE_SCHEMA = "groups int, held binary"
+_NO_DUE = -(2**63)
 # how late an arrival may be behind the newest one before Spark drops it (watermark delay); the
 # signal-loss timeout is set relative to it, so it does not delay the alarm
 LATE_ARRIVAL = "10 minutes"
@@ -92,12 +97,22 @@ _LIVE_MAX = 5000
 
 @dataclass(frozen=True)
 class MonitorGroups:
-    """The stateful function (pickled to the workers): DSN to read limits, engine settings."""
+    """The stateful function (pickled to the workers): DSN to read limits, engine settings.
+
+    Spark calls it once per *group* of patients (``groups`` of them, patients hashed to one by
+    their key), not once per patient: pyspark's applyInPandasWithState spends a few ms per call
+    converting a group's rows and state between Arrow and pandas, several times what a patient's
+    detector and alarm engine cost for 2 s of ECG (issue 14). A group's state holds one monitor
+    blob per patient and the arrival-clock time each one's signal-loss check is due; the group's
+    event-time timeout is the earliest of them, so a patient is judged silent in the same batch
+    as when it was a group of its own.
+    """
 
     dsn: str = field(repr=False)
     config: AlarmConfig = AlarmConfig()
     limits_ttl_s: float = 5.0
     beats: bool = False  # also emit the detector's beats and quality windows
+    groups: int = 32  # how many groups the patients are hashed to (fixed per checkpoint)
 
     def limits(self, patient: str) -> Limits:
         now = time.monotonic()
@@ -110,50 +125,90 @@ class MonitorGroups:
             _CACHE.read_at = now
         return limits_for(_CACHE.table, patient)
 
+    def _held(self, key: tuple[Any, ...], state: GroupState) -> dict[str, tuple[bytes, int | None]]:
+        """The group's patients: monitor blob and when (watermark ms) their silence is due."""
+        if not state.exists:
+            return {}
+        groups, packed = state.get
+        try:
+            held = unpack_held(bytes(packed))
+        except (StateError, struct.error, UnicodeDecodeError) as exc:
+            _log.warning("alarm group %s: monitors restart (%r)", key[0], exc)
+            return {}
+        if groups != self.groups:  # ECG_ALARM_GROUPS changed: these patients now hash elsewhere
+            _log.warning("alarm group %s: %d monitors dropped (groups %s -> %s)", key[0],
+                         len(held), groups, self.groups)
+            return {}
+        return held
+
+    def _monitor(self, patient: str, blob: bytes | None) -> PatientMonitor | None:
+        """The patient's monitor as ``blob`` saved it (the live object when it is that blob)."""
+        if blob is None:
+            return None
+        live = _LIVE.pop(patient, None)  # from here on the object changes: only blobs are valid
+        if live is not None and live[0] == blob:
+            return live[1]
+        try:
+            return PatientMonitor.from_bytes(blob, self.config)
+        except StateError as exc:
+            _log.warning("patient %s: new alarm monitor (%s)", patient, exc)
+            return None
+
+    def _due(self, mon: PatientMonitor) -> int | None:
+        """Watermark (ms) past which this patient's silence is next judged: when the newest
+        arrival is signal_loss_s past its own (expire_s once signal loss is raised)."""
+        if mon.last_arrival_ms is None:
+            return None
+        wait = self.config.expire_s if mon.silent else self.config.signal_loss_s
+        return mon.last_arrival_ms + round(wait * 1000) - _LATE_MS
+
     def __call__(self, key: tuple[Any, ...], batches: Iterator[pd.DataFrame], state: GroupState
                  ) -> Iterator[pd.DataFrame]:
         freeze_once()
-        patient = str(key[0])
-        mon = None
-        if state.exists:
-            blob = bytes(state.get[0])
-            live = _LIVE.get(patient)
-            if live is not None and live[0] == blob:
-                mon = live[1]
-            else:
-                try:
-                    mon = PatientMonitor.from_bytes(blob, self.config)
-                except StateError as exc:
-                    _log.warning("patient %s: new alarm monitor (%s)", patient, exc)
-        _LIVE.pop(patient, None)  # from here on the object changes: only the saved blob is valid
-        mon = mon or PatientMonitor(self.config)
-        out: list[Transition] = []
-        found: list[tuple] = []  # beat and quality rows (beats=True)
-        if state.hasTimedOut:
-            ward_ms = state.getCurrentWatermarkMs() + _LATE_MS  # the newest arrival seen
+        held = self._held(key, state)
+        watermark = state.getCurrentWatermarkMs()
+        out: list[tuple] = []  # output rows, patient by patient
+        fed: set[str] = set()
+        if not state.hasTimedOut:
+            patients, values, arrived = in_offset_order(batches, "patient", "value", "timestamp")
+            for patient, idx in by_patient(patients):
+                blob = held.get(patient, (None, None))[0]
+                mon = self._monitor(patient, blob) or PatientMonitor(self.config)
+                found: list[tuple] = []
+                trans = self._feed(mon, patient, values[idx], arrived[idx],
+                                   found if self.beats else None)
+                out += _rows(patient, trans, found)
+                held[patient] = self._save(patient, mon)
+                fed.add(patient)
+        for patient in sorted(held.keys() - fed):
+            blob, due = held[patient]
+            if due is None or due >= watermark:
+                continue  # Spark's rule for a timeout: the watermark passed it
+            mon = self._monitor(patient, blob) or PatientMonitor(self.config)
+            ward_ms = watermark + _LATE_MS  # the newest arrival seen
             silent_s = (ward_ms - (mon.last_arrival_ms or ward_ms)) / 1000
             if silent_s >= self.config.expire_s:
-                out += mon.expire(ward_ms)
-                state.remove()
-                yield from _frame(patient, out, found)
-                return
-            out += mon.silence(ward_ms)
+                out += _rows(patient, mon.expire(ward_ms), [])
+                del held[patient]
+                continue
+            out += _rows(patient, mon.silence(ward_ms), [])
+            held[patient] = self._save(patient, mon)
+        if held:
+            state.update((self.groups, pack_held(held)))
+            due = [d for _, d in held.values() if d is not None]
+            if due:
+                state.setTimeoutTimestamp(max(min(due), watermark + 1))
         else:
-            values, arrived = in_offset_order(batches, "value", "timestamp")
-            out += self._feed(mon, patient, values, arrived, found if self.beats else None)
+            state.remove()
+        if out:  # nothing at all, rather than an untyped empty frame
+            yield object_frame(out, _COLUMNS)
+
+    def _save(self, patient: str, mon: PatientMonitor) -> tuple[bytes, int | None]:
         blob = mon.to_bytes()
-        state.update((blob,))
         if len(_LIVE) >= _LIVE_MAX:
             _LIVE.clear()
         _LIVE[patient] = (blob, mon)
-        if mon.last_arrival_ms is not None:
-            # fire when the newest arrival is signal_loss_s past this patient's (or expire_s
-            # past it once signal loss is raised), whatever the watermark delay
-            wait = self.config.expire_s if mon.silent else self.config.signal_loss_s
-            at = mon.last_arrival_ms + round(wait * 1000) - _LATE_MS
-            state.setTimeoutTimestamp(max(at, state.getCurrentWatermarkMs() + 1))
-        yield from _frame(patient, out, found)
-
+        return blob, self._due(mon)
 
     def _feed(self, mon: PatientMonitor, patient: str, values: np.ndarray, arrived: np.ndarray,
               rows: list[tuple] | None) -> list[Transition]:
@@ -213,16 +268,40 @@ class MonitorGroups:
         return out
 
 
-def _frame(patient: str, out: list[Transition], found: list[tuple]) -> Iterator[pd.DataFrame]:
-    """Transitions (in order) and the heart-rate job's rows (``found``: kind first) as one frame."""
-    if out or found:  # nothing at all, rather than an untyped empty frame
-        no_beat, no_alarm = (None,) * _N_BEAT, (None,) * (_N_ALARM - 1)
-        yield object_frame(
-            [("alarm", patient, t.kind, t.priority, t.action, t.onset_us, t.at_us, t.value,
+def pack_held(held: dict[str, tuple[bytes, int | None]]) -> bytes:
+    """A group's patients (name -> monitor blob, due ms or None) as one binary, names sorted."""
+    parts = [struct.pack("<I", len(held))]
+    for name in sorted(held):
+        blob, due = held[name]
+        raw = name.encode()
+        parts += [struct.pack("<HqI", len(raw), _NO_DUE if due is None else due, len(blob)),
+                  raw, blob]
+    return b"".join(parts)
+
+
+def unpack_held(packed: bytes) -> dict[str, tuple[bytes, int | None]]:
+    """The inverse of :func:`pack_held`."""
+    (n,) = struct.unpack_from("<I", packed)
+    pos, out = 4, {}
+    head = struct.Struct("<HqI")
+    for _ in range(n):
+        n_name, due, n_blob = head.unpack_from(packed, pos)
+        pos += head.size
+        name = packed[pos:pos + n_name].decode()
+        pos += n_name
+        out[name] = (packed[pos:pos + n_blob], None if due == _NO_DUE else due)
+        pos += n_blob
+    if pos != len(packed):
+        raise StateError(f"alarm group state: {len(packed) - pos} bytes after {n} monitors")
+    return out
+
+
+def _rows(patient: str, out: list[Transition], found: list[tuple]) -> list[tuple]:
+    """Transitions (in order) and the heart-rate job's rows (``found``: kind first) as rows."""
+    no_beat, no_alarm = (None,) * _N_BEAT, (None,) * (_N_ALARM - 1)
+    return ([("alarm", patient, t.kind, t.priority, t.action, t.onset_us, t.at_us, t.value,
               t.message, *no_beat) for t in out]
-            + [(r[0], patient, *no_alarm, *r[2:]) for r in found],
-            _COLUMNS,
-        )
+            + [(r[0], patient, *no_alarm, *r[2:]) for r in found])
 
 
 @dataclass
@@ -283,6 +362,7 @@ def start_alarm_job(
     fail_on_data_loss: bool = True,
     exit_after_commit: int | None = None,
     beats: bool = False,
+    groups: int = 32,
 ) -> tuple[StreamingQuery, AlarmWriter]:
     """Start the alarm query (trigger ``trigger_s``, 2 s by default); with ``beats``, it also
     stores the beats and quality windows its detector finds, as the heart-rate job would."""
@@ -294,8 +374,10 @@ def start_alarm_job(
         .withWatermark("timestamp", LATE_ARRIVAL)
         .select(F.col("key").cast("string").alias("patient"), "value", "partition", "offset",
                 "timestamp")
-        .groupBy("patient")
-        .applyInPandasWithState(MonitorGroups(writer_dsn, config or AlarmConfig(), beats=beats),
+        .withColumn("group", F.pmod(F.xxhash64("patient"), F.lit(groups)))
+        .groupBy("group")
+        .applyInPandasWithState(MonitorGroups(writer_dsn, config or AlarmConfig(), beats=beats,
+                                              groups=groups),
                                 OUTPUT_SCHEMA,
                                 STATE_SCHEMA, "append", GroupStateTimeout.EventTimeTimeout)
     )

@@ -37,3 +37,15 @@ def object_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
     arr = np.empty((len(rows), len(columns)), dtype=object)
     arr[:] = rows
     return pd.DataFrame(arr, columns=columns, copy=False)
+
+
+def by_patient(patients: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """(patient, positions of its rows) for each patient in ``patients``, patients sorted by
+    name, each one's positions in their order in the array (e.g. offset order)."""
+    names, inverse = np.unique(patients.astype(str), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(np.bincount(inverse, minlength=len(names)))
+    start = 0
+    for name, end in zip(names.tolist(), ends.tolist(), strict=True):
+        yield name, order[start:end]
+        start = end

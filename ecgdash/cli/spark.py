@@ -49,7 +49,8 @@ def _start(job: str, s: Settings, available_now: bool) -> tuple[Any, Any]:
                                 trigger_s=s.raw_trigger_s, **common)
     if job == "alarm-job":
         return start_alarm_job(spark, checkpoint=s.checkpoint("alarm_job"),
-                               trigger_s=s.alarm_trigger_s, beats=s.alarm_writes_beats, **common)
+                               trigger_s=s.alarm_trigger_s, beats=s.alarm_writes_beats,
+                               groups=s.alarm_groups, **common)
     return start_hr_job(spark, checkpoint=s.checkpoint("hr_job"), trigger_s=s.hr_trigger_s, **common)
 
 

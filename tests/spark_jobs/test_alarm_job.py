@@ -150,13 +150,15 @@ def test_alarm_job_injected_events(db: Db, broker: str, topic: str, spark, tmp_p
     """A flat line and a low-amplitude stretch raise asystole (high) with the last beat as onset;
     a time-compressed stretch raises tachycardia; a producer stop raises signal loss at the last
     sample; sinus rhythm raises nothing. The beats its detector found are stored too (the
-    offline detector's). Replaying the query from its checkpoint adds nothing."""
+    offline detector's). Replaying the query from its checkpoint adds nothing. The five patients
+    share one state group (``groups=1``), so the stopped stream's signal loss is judged in calls
+    made for the others' data; the killed-job test below runs the default grouping."""
     tag = uuid.uuid4().hex[:6]
     streams = make_streams(tag)
     publish(broker, topic, streams)
     query, writer = start_alarm_job(spark, bootstrap=broker, topic=topic, writer_dsn=db.writer,
                                     checkpoint=tmp_path / "alarm", available_now=True,
-                                    max_offsets_per_trigger=40, beats=True)
+                                    max_offsets_per_trigger=40, beats=True, groups=1)
     try:
         query.awaitTermination(900)
         assert query.exception() is None
@@ -168,7 +170,7 @@ def test_alarm_job_injected_events(db: Db, broker: str, topic: str, spark, tmp_p
     check_beats(db, streams)
     # the same checkpoint again: nothing new to process, nothing written twice
     q2, w2 = start_alarm_job(spark, bootstrap=broker, topic=topic, writer_dsn=db.writer,
-                             checkpoint=tmp_path / "alarm", available_now=True)
+                             checkpoint=tmp_path / "alarm", available_now=True, groups=1)
     q2.awaitTermination(300)
     q2.stop()
     w2.close()
