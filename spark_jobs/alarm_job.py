@@ -167,10 +167,17 @@ class MonitorGroups:
         freeze_once()
         held = self._held(key, state)
         watermark = state.getCurrentWatermarkMs()
+        # the arrival clock: the newest arrival of earlier batches (the watermark's) or of this
+        # group's rows in this one, so a silent patient is judged as soon as its group's other
+        # patients show the time has passed, a batch before the watermark would (both are in
+        # the offset log: a replayed batch judges the same)
+        newest = watermark + _LATE_MS
         out: list[tuple] = []  # output rows, patient by patient
         fed: set[str] = set()
         if not state.hasTimedOut:
             patients, values, arrived = in_offset_order(batches, "patient", "value", "timestamp")
+            if len(arrived):
+                newest = max(newest, int(arrived.max()))
             for patient, idx in by_patient(patients):
                 blob = held.get(patient, (None, None))[0]
                 mon = self._monitor(patient, blob) or PatientMonitor(self.config)
@@ -182,10 +189,10 @@ class MonitorGroups:
                 fed.add(patient)
         for patient in sorted(held.keys() - fed):
             blob, due = held[patient]
-            if due is None or due >= watermark:
-                continue  # Spark's rule for a timeout: the watermark passed it
+            if due is None or due + _LATE_MS >= newest:
+                continue  # Spark's rule for a timeout: the clock passed it
             mon = self._monitor(patient, blob) or PatientMonitor(self.config)
-            ward_ms = watermark + _LATE_MS  # the newest arrival seen
+            ward_ms = newest
             silent_s = (ward_ms - (mon.last_arrival_ms or ward_ms)) / 1000
             if silent_s >= self.config.expire_s:
                 out += _rows(patient, mon.expire(ward_ms), [])
