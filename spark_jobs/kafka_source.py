@@ -32,9 +32,9 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
 from pyspark.sql.streaming.datasource import (
     ReadAllAvailable,
@@ -211,7 +211,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                                       gap[0] if gap else None, gap[2] if gap else ""))
         return out
 
-    def read(self, partition: InputPartition) -> Iterator[tuple]:
+    def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         assert isinstance(partition, KafkaRange)
         yield from read_range(partition)
 
@@ -243,15 +243,18 @@ def _limit(begin: dict[str, int], latest: dict[str, int], max_rows: int) -> dict
     return out
 
 
-def read_range(r: KafkaRange) -> Iterator[tuple]:
-    """Rows of offsets [r.start, r.end) of one partition, in the built-in kafka source's schema."""
+def read_range(r: KafkaRange) -> Iterator[pa.RecordBatch]:
+    """Rows of offsets [r.start, r.end) of one partition, in the built-in kafka source's schema,
+    as Arrow record batches (one per poll): pyspark otherwise converts every yielded tuple to
+    Arrow in Python, ~10 % of the pipeline's Python CPU at 750 beds (py-spy, issue 14)."""
     freeze_once()
     from kafka import TopicPartition
 
     tp = TopicPartition(r.topic, r.partition)
     if r.gap_from is not None:
         marker = json.dumps({"resume": r.start, "reason": r.gap_reason}).encode()
-        yield (None, marker, r.topic, r.partition, r.gap_from, None, GAP_MARKER)
+        yield _record_batch([None], [marker], r.topic, r.partition, [r.gap_from], [None],
+                            [GAP_MARKER])
     if r.end <= r.start:
         return
     c = consumer(r.bootstrap, r.security, max_partition_fetch_bytes=8 * 1024 * 1024)
@@ -267,19 +270,45 @@ def read_range(r: KafkaRange) -> Iterator[tuple]:
                     _raise_unreadable(c, tp, nxt, r.end)
                 continue
             idle_deadline = time.monotonic() + 120
+            keys, values, offsets, stamps, types = [], [], [], [], []
             for m in batch:
                 if m.offset >= r.end:
                     break
                 if m.offset < nxt:
                     continue
-                ts = _timestamp(m.timestamp)
-                yield (m.key, m.value, r.topic, r.partition, m.offset, ts, m.timestamp_type)
+                keys.append(m.key)
+                values.append(m.value)
+                offsets.append(m.offset)
+                stamps.append(_timestamp_us(m.timestamp))
+                types.append(m.timestamp_type)
                 nxt = m.offset + 1
+            if offsets:
+                yield _record_batch(keys, values, r.topic, r.partition, offsets, stamps, types)
             if batch and batch[-1].offset + 1 > nxt:
                 # compacted or transactional gaps: move on to the next record present
                 nxt = batch[-1].offset + 1
     finally:
         c.close()
+
+
+# KAFKA_SCHEMA as pyspark's Arrow conversion of it (every field nullable, timestamps in µs, UTC)
+_ARROW_SCHEMA = pa.schema([
+    pa.field("key", pa.binary()), pa.field("value", pa.binary()), pa.field("topic", pa.string()),
+    pa.field("partition", pa.int32()), pa.field("offset", pa.int64()),
+    pa.field("timestamp", pa.timestamp("us", tz="UTC")), pa.field("timestampType", pa.int32()),
+])
+
+
+def _record_batch(keys: list, values: list, topic: str, partition: int, offsets: list,
+                  stamps: list, types: list) -> pa.RecordBatch:
+    n = len(offsets)
+    return pa.RecordBatch.from_arrays(
+        [pa.array(keys, pa.binary()), pa.array(values, pa.binary()),
+         pa.array([topic] * n, pa.string()), pa.array([partition] * n, pa.int32()),
+         pa.array(offsets, pa.int64()), pa.array(stamps, pa.timestamp("us", tz="UTC")),
+         pa.array(types, pa.int32())],
+        schema=_ARROW_SCHEMA,
+    )
 
 
 def _raise_unreadable(c: Any, tp: Any, nxt: int, end: int) -> None:
@@ -300,12 +329,12 @@ def _raise_unreadable(c: Any, tp: Any, nxt: int, end: int) -> None:
                        f"{first}..{hw})")
 
 
-def _timestamp(ms: int | None) -> datetime | None:
-    """A Kafka timestamp (epoch ms) as a datetime; None when absent or outside years 1-9999 (a
-    producer may send anything there; it must not fail the read)."""
+def _timestamp_us(ms: int | None) -> int | None:
+    """A Kafka timestamp (epoch ms) in µs; None when absent or outside years 1-9999 (a producer
+    may send anything there; it must not fail the read)."""
     if ms is None or not _TS_MIN_MS <= ms < _TS_MAX_MS:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return ms * 1000
 
 
 _TS_MIN_MS = -62_135_596_800_000  # 0001-01-01

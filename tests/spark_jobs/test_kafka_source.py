@@ -45,6 +45,11 @@ def reader(broker: str, topic: str, **options: str) -> KafkaStreamReader:
     return r
 
 
+def read_rows(r: KafkaStreamReader, k: KafkaRange) -> list[tuple]:
+    """What ``read`` gives (Arrow record batches) as tuples in the schema's column order."""
+    return [tuple(row.values()) for batch in r.read(k) for row in batch.to_pylist()]
+
+
 @pytest.fixture(autouse=True)
 def _stop_readers():
     yield
@@ -228,7 +233,7 @@ def test_batches_under_a_cap_cover_every_offset_once(broker: str, filled: str) -
         end = r.latestOffset(offset, ReadAllAvailable())
         if end == offset:
             break
-        batch = [(row[3], row[4]) for k in r.partitions(offset, end) for row in r.read(k)]
+        batch = [(row[3], row[4]) for k in r.partitions(offset, end) for row in read_rows(r, k)]
         assert 0 < len(batch) <= 3 + len(COUNTS)
         seen += batch
         offset, batches = end, batches + 1
@@ -264,7 +269,7 @@ def test_start_beyond_the_end_reads_the_new_log_and_marks_the_gap(broker: str, f
     assert end == {filled: {"0": 10, "1": 4, "2": 0, "3": 6}}
     parts = r.partitions(start, end)
     assert [(k.partition, k.start, k.end, k.gap_from) for k in parts] == [(0, 0, 10, 12)]
-    rows = list(r.read(parts[0]))
+    rows = read_rows(r, parts[0])
     assert rows[0][0] is None and rows[0][4] == 12 and rows[0][6] == GAP_MARKER
     assert json.loads(rows[0][1])["resume"] == 0 and len(rows) == 11
 
@@ -296,12 +301,23 @@ def test_partitions_are_the_non_empty_ranges_in_order(broker: str, filled: str) 
 
 def test_read_gives_exactly_the_range_in_the_kafka_schema(broker: str, filled: str) -> None:
     before = datetime.now(UTC)
-    rows = list(reader(broker, filled).read(KafkaRange(filled, 0, 3, 7, broker)))
+    rows = read_rows(reader(broker, filled), KafkaRange(filled, 0, 3, 7, broker))
     assert [r[4] for r in rows] == [3, 4, 5, 6]
     for key, value, topic, partition, offset, ts, ts_type in rows:
         assert (key, value) == (b"p0", f"m-0-{offset}".encode())
         assert (topic, partition, ts_type) == (filled, 0, 0)  # 0: CreateTime
         assert ts.tzinfo is not None and abs((ts - before).total_seconds()) < 600
+
+
+def test_read_batches_have_the_arrow_schema_pyspark_expects(broker: str, filled: str,
+                                                            spark) -> None:
+    """pyspark passes a data source's Arrow batches on only when their schema equals its own
+    conversion of the declared schema (else DATA_SOURCE_RETURN_SCHEMA_MISMATCH)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    expected = to_arrow_schema(spark.createDataFrame([], KAFKA_SCHEMA).schema, timezone="UTC")
+    batches = list(reader(broker, filled).read(KafkaRange(filled, 0, 3, 7, broker)))
+    assert batches and all(b.schema.equals(expected) for b in batches)
 
 
 # --- commit: progress for lag monitoring -------------------------------------------------------
