@@ -25,7 +25,6 @@ Python worker at most every ``limits_ttl_s``.
 from __future__ import annotations
 
 import logging
-import os
 import struct
 import time
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
@@ -46,11 +45,10 @@ from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import StateError
 from ecgdash.spark_jobs.groups import by_patient, in_offset_order, object_frame
 from ecgdash.spark_jobs.hr_job import NOT_COMPUTED, result_rows
-from ecgdash.spark_jobs.retry import retry_transient
-from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.spark_jobs.session import Checkpoint, StreamSource, read_topic, start_query
+from ecgdash.spark_jobs.sink import BatchSink
 from ecgdash.spark_jobs.worker_gc import freeze_once
 from ecgdash.timescale.alarms import limits_for, load_limits, write_alarm_batch
-from ecgdash.timescale.connection import connect
 from ecgdash.timescale.ledger import BatchKey
 
 QUERY_NAME = "alarm_job"
@@ -312,44 +310,15 @@ def _rows(patient: str, out: list[Transition], found: list[tuple]) -> list[tuple
 
 
 @dataclass
-class AlarmWriter:
-    """foreachBatch sink: the batch's transitions and its ledger row in one transaction; a lost
-    database connection is retried with backoff for ``retry_for_s`` (as the raw writer does)."""
+class AlarmWriter(BatchSink):
+    """The foreachBatch function of the alarm job: transitions, and beats when it writes them."""
 
-    writer_dsn: str = field(repr=False)
-    checkpoint: Checkpoint
-    retry_for_s: float = 600.0
-    exit_after_commit: int | None = None  # fault injection for tests (see RawWriter)
-    _conn: psycopg.Connection | None = None
-    timings: list[tuple[int, float, float]] = field(default_factory=list)  # batch, compute s, write s
+    query_name = QUERY_NAME
 
-    def _drop_conn(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
-
-    def _write(self, key: BatchKey, rows: list[dict]) -> object:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self.writer_dsn)
+    def write(self, conn: psycopg.Connection, key: BatchKey, rows: list[dict[str, Any]]) -> bool:
         alarms = [r for r in rows if r["row"] == "alarm"]
         beats = [{**r, "kind": r["row"]} for r in rows if r["row"] != "alarm"]
-        return write_alarm_batch(self._conn, key, alarms, beats)
-
-    def __call__(self, df: DataFrame, batch_id: int) -> None:
-        t0 = time.perf_counter()
-        rows = df.toArrow().to_pylist()
-        t1 = time.perf_counter()
-        key = BatchKey(query_id(self.checkpoint, df.sparkSession), QUERY_NAME, batch_id)
-        retry_transient(lambda: self._write(key, rows), retry_for_s=self.retry_for_s,
-                        what=f"{QUERY_NAME} batch {batch_id}", on_error=self._drop_conn)
-        self.timings = [*self.timings[-99:], (batch_id, t1 - t0, time.perf_counter() - t1)]
-        if self.exit_after_commit is not None and batch_id == self.exit_after_commit:
-            os._exit(137)
-
-    def close(self) -> None:
-        self._drop_conn()
+        return write_alarm_batch(conn, key, alarms, beats)
 
 
 def start_alarm_job(

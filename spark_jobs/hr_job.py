@@ -10,16 +10,14 @@ on a batch boundary is found once. Beats and 1-s quality windows are written wit
 from __future__ import annotations
 
 import logging
-import os
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import psycopg
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
@@ -29,10 +27,9 @@ from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import ChunkResult, DetectorConfig, StateError, StreamingQRSDetector
 from ecgdash.spark_jobs.groups import in_offset_order, object_frame
-from ecgdash.spark_jobs.retry import retry_transient
-from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.spark_jobs.session import Checkpoint, StreamSource, read_topic, start_query
+from ecgdash.spark_jobs.sink import BatchSink
 from ecgdash.spark_jobs.worker_gc import freeze_once
-from ecgdash.timescale.connection import connect
 from ecgdash.timescale.heart_rate import write_hr_batch
 from ecgdash.timescale.ledger import BatchKey
 
@@ -171,46 +168,13 @@ def detect_group(
 
 
 @dataclass
-class HrWriter:
-    """The foreachBatch function of the heart-rate job; one database connection."""
+class HrWriter(BatchSink):
+    """The foreachBatch function of the heart-rate job (beats and quality rows)."""
 
-    writer_dsn: str = field(repr=False)
-    checkpoint: Checkpoint
-    retry_for_s: float = 600.0  # how long a batch waits out a database outage before failing
-    exit_after_commit: int | None = None  # fault injection for tests (see RawWriter)
-    timings: list[tuple[int, float, float]] = field(default_factory=list)  # batch, compute s, write s
-    replays: list[int] = field(default_factory=list)
-    _conn: psycopg.Connection | None = None
+    query_name = QUERY_NAME
 
-    def _drop_conn(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
-
-    def _write(self, key: BatchKey, rows: list[dict[str, Any]]) -> bool:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self.writer_dsn)
-        return write_hr_batch(self._conn, key, rows)
-
-    def __call__(self, df: DataFrame, batch_id: int) -> None:
-        t0 = time.perf_counter()
-        rows = df.toArrow().to_pylist()
-        t1 = time.perf_counter()
-        key = BatchKey(query_id(self.checkpoint, df.sparkSession), QUERY_NAME, batch_id)
-        written = retry_transient(lambda: self._write(key, rows), retry_for_s=self.retry_for_s,
-                                  what=f"{QUERY_NAME} batch {batch_id}", on_error=self._drop_conn)
-        if not written:
-            self.replays.append(batch_id)
-            log.warning("batch %s of %s already committed: skipped (replay)", batch_id, QUERY_NAME)
-        self.timings = [*self.timings[-99:], (batch_id, t1 - t0, time.perf_counter() - t1)]
-        if written and self.exit_after_commit is not None and batch_id == self.exit_after_commit:
-            log.warning("fault injection: exiting after committing batch %s", batch_id)
-            os._exit(137)
-
-    def close(self) -> None:
-        self._drop_conn()
+    def write(self, conn: psycopg.Connection, key: BatchKey, rows: list[dict[str, Any]]) -> bool:
+        return write_hr_batch(conn, key, rows)
 
 
 def start_hr_job(
