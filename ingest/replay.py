@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,9 @@ class PatientStream:
     n_total: int  # samples to send (the end of the replay)
     chunk: int  # samples per message
     next_index: int = 0
+    # the record's annotation sample indices, built once (per chunk it was ~20 % of a 1,000-bed
+    # replay's CPU: py-spy, issue 14)
+    _ann_index: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def meta(self) -> PatientMeta:
         r = self.recording
@@ -51,8 +54,12 @@ class PatientStream:
         """The next chunk (all leads, ADC units), advancing the stream."""
         r = self.recording
         n = min(self.chunk, self.n_total - self.next_index)
-        idx = (self.source_offset + self.next_index + np.arange(n)) % r.n_samples
-        out = SampleChunk(self.patient, r.fs, self.start_us, self.next_index, r.adc[idx].T)
+        pos = (self.source_offset + self.next_index) % r.n_samples
+        if pos + n <= r.n_samples:  # the usual case: no wrap to the record's start
+            samples = r.adc[pos : pos + n].T.copy()
+        else:
+            samples = r.adc[(pos + np.arange(n)) % r.n_samples].T
+        out = SampleChunk(self.patient, r.fs, self.start_us, self.next_index, samples)
         self.next_index += n
         return out
 
@@ -61,7 +68,10 @@ class PatientStream:
         r = self.recording
         if not r.annotations:
             return None
-        idx = np.fromiter((a.index for a in r.annotations), dtype=np.int64, count=len(r.annotations))
+        if self._ann_index is None:
+            self._ann_index = np.fromiter((a.index for a in r.annotations), dtype=np.int64,
+                                          count=len(r.annotations))
+        idx = self._ann_index
         out: list[Annotation] = []
         first, n = chunk.first_index, chunk.n_samples
         # the stream loops over the record: stream index i is record sample (offset + i) % len
