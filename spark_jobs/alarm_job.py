@@ -102,8 +102,9 @@ class MonitorGroups:
     converting a group's rows and state between Arrow and pandas, several times what a patient's
     detector and alarm engine cost for 2 s of ECG (issue 14). A group's state holds one monitor
     blob per patient and the arrival-clock time each one's signal-loss check is due; the group's
-    event-time timeout is the earliest of them, so a patient is judged silent in the same batch
-    as when it was a group of its own.
+    event-time timeout is the earliest of them, so a patient is judged silent no later than when
+    it was a group of its own (earlier when its group's other patients' arrivals show the time
+    has passed).
     """
 
     dsn: str = field(repr=False)
