@@ -26,8 +26,8 @@ from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
 from ecgdash.spark_jobs.kafka_source import GAP_MARKER
 from ecgdash.spark_jobs.retry import retry_transient
 from ecgdash.spark_jobs.session import Checkpoint, StreamSource, query_id, read_topic, start_query
+from ecgdash.spark_jobs.sink import WriterConnection
 from ecgdash.timescale import ledger
-from ecgdash.timescale.connection import connect
 from ecgdash.timescale.dead_letters import DeadLetter
 from ecgdash.timescale.ledger import BatchKey
 from ecgdash.timescale.waveform import Batch, BatchResult, Gap, write_batch
@@ -67,7 +67,7 @@ def decode_rows(rows: list[dict]) -> Batch:
 
 
 @dataclass
-class RawWriter:
+class RawWriter(WriterConnection):
     """The foreachBatch function; holds one database connection and one DLQ producer."""
 
     writer_dsn: str = field(repr=False)
@@ -84,18 +84,6 @@ class RawWriter:
     replays: list[int] = field(default_factory=list)  # batch ids found already committed
     _conn: psycopg.Connection | None = None
     _dlq: Publisher | None = None
-
-    def conn(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self.writer_dsn)
-        return self._conn
-
-    def _drop_conn(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         table = df.select("key", "value", "topic", "partition", "offset", "timestampType").toArrow()

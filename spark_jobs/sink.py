@@ -20,8 +20,28 @@ from ecgdash.timescale.ledger import BatchKey
 log = logging.getLogger(__name__)
 
 
+class WriterConnection:
+    """One database connection of a foreachBatch writer (``writer_dsn``, ``_conn``: fields of
+    the dataclass using it), opened on first use and dropped after an error."""
+
+    writer_dsn: str
+    _conn: psycopg.Connection | None
+
+    def conn(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.writer_dsn)
+        return self._conn
+
+    def _drop_conn(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
 @dataclass
-class BatchSink:
+class BatchSink(WriterConnection):
     """foreachBatch function: one database connection; a lost one is retried with backoff for
     ``retry_for_s`` (as the raw writer does). Subclasses name the query and store the rows
     (:meth:`write`, returning False when the ledger already holds the batch: a replay)."""
@@ -40,17 +60,8 @@ class BatchSink:
     def write(self, conn: psycopg.Connection, key: BatchKey, rows: list[dict[str, Any]]) -> bool:
         raise NotImplementedError
 
-    def _drop_conn(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
-
     def _write(self, key: BatchKey, rows: list[dict[str, Any]]) -> bool:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self.writer_dsn)
-        return self.write(self._conn, key, rows)
+        return self.write(self.conn(), key, rows)
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         t0 = time.perf_counter()
