@@ -33,6 +33,7 @@ class DetectorConfig:
     premature: float = 0.75  # ... when it comes before this x the median RR
     interposed: float = 1.2  # ... and a larger one follows within this x median RR of the last beat
     dominant: float = 1.3  # a premature candidate above weak_frac gives way to one this x larger
+    noisy_early: float = 0.5  # in noise, in any rhythm, for a candidate before this x the median RR
 
     def __post_init__(self) -> None:
         lo, hi = self.band_hz

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage, signal
 
 from ecgdash.core.qrs.config import DetectorConfig, derive
-from ecgdash.core.qrs.quality import QualityWindow, WindowQuality
+from ecgdash.core.qrs.quality import SAFE_FLOOR, QualityWindow, WindowQuality
 from ecgdash.core.qrs.state import StateError, decode_state, encode_state
 
 RR_HISTORY = 8
@@ -117,7 +117,7 @@ class StreamingQRSDetector:
         self.rr = np.zeros(RR_HISTORY)  # last RR intervals, samples
         self.pend = np.zeros((0, 5))  # candidates: c, value, slope, loc, lead mask
         self.ready = np.zeros((0, 4))  # decided beats: loc, c, searchback, lead mask
-        self.qring = np.full((QUALITY_RING, 2), -1.0)  # recent windows: index, score
+        self.qring = np.full((QUALITY_RING, 3), -1.0)  # recent windows: index, score, floor
         # derived from rr and n_rr, not state of their own: refractory period (samples),
         # interposed-rule level, whether the rhythm is regular, median RR (samples)
         self.refr, self.weak, self.regular, self._med = 0.0, 0.0, False, 0.0
@@ -393,7 +393,7 @@ class StreamingQRSDetector:
         if v >= thr1:
             cfg = self.config
             return (last_c >= 0 and self.n_rr >= RR_HISTORY
-                    and (v < self.weak * spk or self.regular)
+                    and (v < self.weak * spk or self.regular or self._noisy_early(c, gap))
                     and gap < cfg.premature * self._rr_median())  # fmt: skip
         return v >= thr2 and last_c >= 0
 
@@ -412,7 +412,7 @@ class StreamingQRSDetector:
         if last_c < 0 or self.n_rr < RR_HISTORY:
             return False
         strong = v >= self.weak * spk
-        if strong and not self.regular:
+        if strong and not self.regular and not self._noisy_early(c, c - last_c):
             return False
         rr = self._rr_median()
         gap = c - last_c
@@ -470,6 +470,25 @@ class StreamingQRSDetector:
                 self.weak = cfg.weak_frac_regular
                 self.regular = True
 
+    def _noisy_early(self, c: int, gap: int) -> bool:
+        """A candidate at ``c``, ``gap`` samples after the last beat, that comes in noise and very
+        early (before ``noisy_early`` x the median RR): the interposed rule then applies to it in
+        an irregular rhythm too.
+
+        Noise makes the rhythm look irregular (its false beats split the RR intervals), which
+        otherwise exempts every clear candidate from the rule. "In noise": the window before
+        the candidate had no lead with a low between-beat floor (``QualityWindow.floor`` above
+        ``SAFE_FLOOR``). That window closed before any candidate of the next one is known, so
+        chunking cannot change the answer. A true early beat is rarely followed, on the rhythm,
+        by a candidate ``dominant`` x larger; in atrial fibrillation with large ectopic beats it
+        can be, hence the tight ``noisy_early`` (0.6 and more lost beats of record 203).
+        """
+        if gap >= self.config.noisy_early * self._rr_median():
+            return False
+        j = c // self._d.window - 1
+        row = self.qring[j % QUALITY_RING]
+        return bool(row[0] == j and row[2] > SAFE_FLOOR)
+
     def _rr_median(self) -> float:
         return self._med
 
@@ -483,7 +502,7 @@ class StreamingQRSDetector:
     def _note_windows(self, wins: list[QualityWindow]) -> list[QualityWindow]:
         for w in wins:
             j = w.start // self._d.window
-            self.qring[j % QUALITY_RING] = (j, w.quality)
+            self.qring[j % QUALITY_RING] = (j, w.quality, w.floor)
         return wins
 
     def _window_score(self, index: int) -> float:

@@ -64,6 +64,7 @@ class QualityWindow:
     length: int
     flags: tuple[int, ...]
     quality: float
+    floor: float = 1.0  # lowest between-beat floor of the usable leads after this window
 
     @property
     def usable(self) -> bool:
@@ -103,6 +104,13 @@ def _scores(flags: NDArray[np.int64]) -> NDArray[np.float64]:
     clean = (flags == 0).any(axis=0)
     usable = ((flags & _UNUSABLE) == 0).any(axis=0)
     return np.where(clean, 1.0, np.where(usable, 0.3, 0.0))
+
+
+def _lowest_floor(flags: NDArray[np.int64], ref: NDArray[np.float64], floor: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Lowest between-beat floor among the usable leads with a known QRS size (leads on axis 0);
+    1 when there is none."""
+    ok = ((flags & _UNUSABLE) == 0) & (ref > 0)
+    return np.where(ok, floor, np.inf).min(axis=0).clip(max=1.0)
 
 
 def _mask(wts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -234,9 +242,10 @@ class WindowQuality:
             n, self.q_nnan, self.q_vmin, self.q_vmax, self.q_cmin + self.q_cmax, self.q_emax,
             self.q_chi, self._ref(),
         )  # fmt: skip
-        win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]))
         if n == self.window:
             self._push_history(self.q_emax, self.q_chi / n, self.q_subcur, self.q_vmax <= self.q_vmin)
+        low = _lowest_floor(flags, self._ref(), self._floor())
+        win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]), low)
         self.q_weight = _next_weights(flags, self._ref(), self._busy(), self._floor())
         self.q_win += 1
         self.q_n = 0
@@ -310,7 +319,8 @@ class WindowQuality:
         self.q_win += k
         ft = flags.T.tolist()
         sc = scores.tolist()
-        return [QualityWindow(start + j * w, w, tuple(ft[j]), sc[j]) for j in range(k)]
+        lows = _lowest_floor(flags, refs[:, 1:], floors[:, 1:]).tolist()
+        return [QualityWindow(start + j * w, w, tuple(ft[j]), sc[j], lows[j]) for j in range(k)]
 
     def _accumulate(self, x: NDArray[np.float64], nan: NDArray[np.bool_], e: NDArray[np.float64]) -> None:
         """Add samples (shape (L, m)) that all fall in the current window."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"QRS"
-VERSION = 2  # 2: per-lead quarter-window slope maxima in the quality state (lead weighting)
+VERSION = 3  # 3: window floors in the quality ring (noise rule); 2: quarter-window maxima
 
 
 class StateError(ValueError):

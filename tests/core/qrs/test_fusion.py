@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from bench import qrs_devset as devset
-from ecgdash.core.qrs import detect_beats
+from ecgdash.core.qrs import DetectorConfig, detect_beats
 
 TOLERANCE = 0.25  # F1 points the all-lead result may lie below the best single lead
 GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "nstdb +6 dB",
@@ -31,19 +31,19 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
 # group -> gross all-lead F1 floor (%): the bench's figure at the last detector change, rounded down
 FLOORS = {
     "records": 99.80, "paced": 99.90, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
-    "nstdb +12 dB": 99.70, "nstdb +6 dB": 97.10, "nstdb +0 dB": 84.80, "nstdb -6 dB": 73.50,
+    "nstdb +12 dB": 99.70, "nstdb +6 dB": 97.30, "nstdb +0 dB": 84.95, "nstdb -6 dB": 73.60,
     "tall P/T lead 2": 99.70,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
     ("nstdb +12 dB", "119e12"): (99.52, 99.79),
-    ("nstdb +6 dB", "118e06"): (98.84, 99.61),
+    ("nstdb +6 dB", "118e06"): (99.09, 99.66),
     ("nstdb +6 dB", "119e06"): (95.37, 96.88),
-    ("nstdb +0 dB", "118e00"): (86.36, 90.21),
-    ("nstdb +0 dB", "119e00"): (83.15, 86.13),
-    ("nstdb -6 dB", "118e_6"): (74.72, 79.18),
-    ("nstdb -6 dB", "119e_6"): (72.38, 75.23),
-    ("tall P/T lead 2", "108"): (97.66, 98.92),
+    ("nstdb +0 dB", "118e00"): (86.61, 90.79),
+    ("nstdb +0 dB", "119e00"): (83.18, 87.20),
+    ("nstdb -6 dB", "118e_6"): (74.72, 79.14),
+    ("nstdb -6 dB", "119e_6"): (72.54, 75.21),
+    ("tall P/T lead 2", "108"): (97.79, 98.92),
 }
 MATCH_S = 0.150  # EC57 match window
 
@@ -111,3 +111,28 @@ def test_group_floor(group: str) -> None:
     assert rows, f"no case in group {group!r}"
     tp, fn, fp = (sum(r[i] for r in rows) for i in range(3))
     assert _f1(tp, fn, fp) >= FLOORS[group], f"{group}: F1 {_f1(tp, fn, fp):.3f} % < {FLOORS[group]}"
+
+
+def _cid(group: str, record: str) -> devset.CaseId:
+    assert ROOT is not None
+    return next(c for c in devset.case_ids(ROOT, {group}) if c.record == record)
+
+
+@pytest.mark.parametrize(("group", "record"), [("em +6 dB", "124"), ("em +6 dB", "101"), ("nstdb +0 dB", "118e00")])
+def test_noise_rule_removes_false_beats(group: str, record: str) -> None:
+    """In noise, an early candidate that gives way to a much larger one on the rhythm is not a
+    beat even in an irregular rhythm (``DetectorConfig.noisy_early``): against the cardiologists'
+    marks it removes false beats and costs at most a few true ones (0 turns the rule off)."""
+    case = devset.build(ROOT, _cid(group, record))
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))
+    assert fp <= fp0 - 10 and fn <= fn0 + 10, (fn0, fp0, fn, fp)
+    assert _f1(tp, fn, fp) > _f1(tp0, fn0, fp0)
+
+
+def test_noise_rule_leaves_atrial_fibrillation_alone() -> None:
+    """Record 203 (atrial fibrillation, multiform ventricular beats) has a high between-beat floor
+    most of the time but early beats that are real: the rule changes none of its beats."""
+    case = devset.build(ROOT, _cid("records", "203"))
+    np.testing.assert_array_equal(detect_beats(case.signal, case.fs),
+                                  detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))

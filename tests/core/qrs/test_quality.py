@@ -100,3 +100,17 @@ def test_wrong_shape_is_a_clear_error():
     det = StreamingQRSDetector(FS, 2)
     with pytest.raises(ValueError, match="shape"):
         det.push(np.zeros((10, 3)))
+
+
+def test_window_floor_is_low_on_clean_ecg_and_rises_with_noise(ecg):
+    """``QualityWindow.floor``: the lowest between-beat floor of the usable leads. A clean lead's
+    between-beat slope stays well below its QRS slope; noise on every lead lifts it (the detector
+    reads it to tell noise apart, see ``DetectorConfig.noisy_early``)."""
+    x = ecg.copy()
+    rng = np.random.default_rng(3)
+    amp = np.ptp(x[: int(10 * FS)], axis=0)
+    x[int(30 * FS) :] += rng.normal(size=x[int(30 * FS) :].shape) * 0.15 * amp
+    _, wins = run(x)
+    clean = [w.floor for w in wins if 10 * FS <= w.start < 29 * FS]
+    noisy = [w.floor for w in wins if 40 * FS <= w.start < 59 * FS]
+    assert max(clean) <= 0.35 < min(noisy)
