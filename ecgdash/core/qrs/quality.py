@@ -106,7 +106,9 @@ def _scores(flags: NDArray[np.int64]) -> NDArray[np.float64]:
     return np.where(clean, 1.0, np.where(usable, 0.3, 0.0))
 
 
-def _lowest_floor(flags: NDArray[np.int64], ref: NDArray[np.float64], floor: NDArray[np.float64]) -> NDArray[np.float64]:
+def _lowest_floor(
+    flags: NDArray[np.int64], ref: NDArray[np.float64], floor: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Lowest between-beat floor among the usable leads with a known QRS size (leads on axis 0);
     1 when there is none."""
     ok = ((flags & _UNUSABLE) == 0) & (ref > 0)

@@ -118,7 +118,8 @@ def _cid(group: str, record: str) -> devset.CaseId:
     return next(c for c in devset.case_ids(ROOT, {group}) if c.record == record)
 
 
-@pytest.mark.parametrize(("group", "record"), [("em +6 dB", "124"), ("em +6 dB", "101"), ("nstdb +0 dB", "118e00")])
+@pytest.mark.parametrize(("group", "record"),
+                         [("em +6 dB", "124"), ("em +6 dB", "101"), ("nstdb +0 dB", "118e00")])  # fmt: skip
 def test_noise_rule_removes_false_beats(group: str, record: str) -> None:
     """In noise, an early candidate that gives way to a much larger one on the rhythm is not a
     beat even in an irregular rhythm (``DetectorConfig.noisy_early``): against the cardiologists'
