@@ -57,7 +57,10 @@ class QualityWindow:
 
     ``start`` and ``length`` are in samples (absolute index from the first sample pushed);
     ``flags`` holds one :class:`LeadFlag` value per lead; ``quality`` is in [0, 1]:
-    1 = at least one clean lead, 0.3 = only noisy leads, 0 = no usable lead.
+    1 = at least one clean lead, 0.3 = only noisy leads, 0 = no usable lead. ``floor`` is the
+    lowest between-beat floor of the usable leads with the window in their history (the level of
+    a lead's largest non-QRS waves or noise relative to its QRS slope; a clean lead sits at
+    0.05-0.15, noise on every lead lifts it above ``SAFE_FLOOR``); 1 when no lead is usable.
     """
 
     start: int
