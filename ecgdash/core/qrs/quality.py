@@ -249,9 +249,10 @@ class WindowQuality:
         )  # fmt: skip
         if n == self.window:
             self._push_history(self.q_emax, self.q_chi / n, self.q_subcur, self.q_vmax <= self.q_vmin)
-        low = _lowest_floor(flags, self._ref(), self._floor())
+        ref, floor = self._ref(), self._floor()  # with this window in the history
+        low = _lowest_floor(flags, ref, floor)
         win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]), low)
-        self.q_weight = _next_weights(flags, self._ref(), self._busy(), self._floor())
+        self.q_weight = _next_weights(flags, ref, self._busy(), floor)
         self.q_win += 1
         self.q_n = 0
         self.q_nnan[:] = 0
