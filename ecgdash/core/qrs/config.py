@@ -22,7 +22,10 @@ class DetectorConfig:
     refractory_s: float = 0.20  # no second beat closer than this
     refractory_rr: float = 0.3  # ... nor closer than this x the median RR
     twave_s: float = 0.36  # a low-slope candidate closer than this is taken for a T wave
-    lookahead_s: float = 1.0  # decision delay: the future the detector may look at
+    # decision delay: the future the detector may look at. 1.5 s: an early beat then its pause
+    # (0.5x RR, then ~1.3 s, at ~50 bpm) passes the search-back test only once > 1 s of the pause
+    # is seen; 2 s changes nothing more on the dev set (README, "Look-ahead 1.5 s")
+    lookahead_s: float = 1.5
     init_s: float = 2.0  # learning period for the first thresholds
     window_s: float = 1.0  # quality window
     searchback: float = 1.6  # search back when no beat for this many mean RR

@@ -31,7 +31,7 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
 # group -> gross all-lead F1 floor (%): the bench's figure at the last detector change, rounded down
 FLOORS = {
     "records": 99.80, "paced": 99.90, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
-    "nstdb +12 dB": 99.70, "nstdb +6 dB": 97.30, "nstdb +0 dB": 84.95, "nstdb -6 dB": 73.60,
+    "nstdb +12 dB": 99.70, "nstdb +6 dB": 97.30, "nstdb +0 dB": 84.90, "nstdb -6 dB": 73.60,
     "tall P/T lead 2": 99.70,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
@@ -44,6 +44,7 @@ KNOWN_LOSSES = {
     ("nstdb -6 dB", "118e_6"): (74.72, 79.14),
     ("nstdb -6 dB", "119e_6"): (72.54, 75.21),
     ("tall P/T lead 2", "108"): (97.79, 98.92),
+    ("tall P/T lead 2", "201"): (99.14, 99.40),  # since the 1.5-s look-ahead: both gain, one lead more
 }
 MATCH_S = 0.150  # EC57 match window
 

@@ -86,7 +86,7 @@ def test_beat_fields(mitdb):
 
 
 def test_latency_is_bounded(mitdb):
-    """A beat is emitted at most ~2.3 s of signal after its R peak (look-ahead + window), and a
+    """A beat is emitted at most ~2.8 s of signal after its R peak (look-ahead + window), and a
     clear beat on the rhythm (not premature, not found by search-back; after the 2-s learning
     period) as soon as its 1-s quality window closes: within 1 s of its R peak plus the chunk
     that brought it."""
@@ -97,7 +97,7 @@ def test_latency_is_bounded(mitdb):
     for pos in range(0, int(120 * fs), step):
         for b in det.push(x[pos : pos + step]):
             lag = pos + step - b.index
-            assert lag <= 2.3 * fs
+            assert lag <= 2.8 * fs
             lags.append(lag)
             on_rhythm = b.rr_ms is not None and b.rr_ms >= 0.8 * 1000 * det._rr_median() / fs
             regular.append(b.index > 5 * fs and on_rhythm and not b.searchback)
