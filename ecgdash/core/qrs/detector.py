@@ -361,7 +361,7 @@ class StreamingQRSDetector:
                     if v2 > v and c2 - c < near:  # a larger one for the same beat slot
                         bigger = True
                         break
-                if not bigger and end - last_c > sb * rr_avg:
+                if not bigger and end - last_c > sb * self._search_cycle():
                     spk = 0.25 * v + 0.75 * spk
                     accepted.append([loc, c, 1.0, mask])
                 else:
@@ -463,7 +463,7 @@ class StreamingQRSDetector:
             self._med = self.fs  # 1 s before any RR is known
             return
         v = sorted(self._rrl)  # a few values: sorting in Python beats np.median here
-        med = self._med = float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
+        med = self._med = _median(v)
         if k >= RR_HISTORY:
             self.refr = max(self.refr, cfg.refractory_rr * med)
             if v[-2] - v[1] <= 0.25 * med:  # a regular rhythm: RR spread (2nd to 7th) within 25 %
@@ -488,6 +488,25 @@ class StreamingQRSDetector:
         j = c // self._d.window - 1
         row = self.qring[j % QUALITY_RING]
         return bool(row[0] == j and row[2] > SAFE_FLOOR)
+
+    def _search_cycle(self) -> float:
+        """The beat cycle search-back measures a pause against (samples): the larger of the median
+        RR and the median mean of two consecutive RR intervals.
+
+        In bigeminy the RR history is half coupling intervals and half compensatory pauses, so its
+        median sits on a knife edge: one extra short interval (a false beat, an ectopic couplet)
+        drops it to the coupling interval; every pause then looks like a missed beat, search-back
+        takes the ectopic beat's T wave or noise inside it, and each such false beat splits a pause
+        into two more short intervals that hold the median down. The mean of two consecutive
+        intervals is the basic cycle there whatever the mix; in a steady rhythm, with occasional
+        ectopic beats and in atrial fibrillation it stays close to the median. Never below the
+        median, so search-back never starts earlier than with the median alone (false beats lower
+        the pair means). Computed only when a search-back is weighed (rare), not per beat.
+        """
+        r = self._rrl
+        if len(r) < 2:
+            return self._med
+        return max(self._med, 0.5 * _median(sorted(r[i] + r[i + 1] for i in range(len(r) - 1))))
 
     def _rr_median(self) -> float:
         return self._med
@@ -547,6 +566,12 @@ class StreamingQRSDetector:
             self.gbuf = self.gbuf[cut:]
             self.mbuf = self.mbuf[cut:]
             self.buf_start += cut
+
+
+def _median(v: list[float]) -> float:
+    """Median of a sorted, non-empty list."""
+    k = len(v)
+    return float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
 
 
 def detect_beats(signal_: ArrayLike, fs: float, config: DetectorConfig | None = None) -> NDArray[np.int64]:

@@ -30,21 +30,19 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
           "nstdb +0 dB", "nstdb -6 dB", "tall P/T lead 2")  # fmt: skip
 # group -> gross all-lead F1 floor (%): the bench's figure at the last detector change, rounded down
 FLOORS = {
-    "records": 99.80, "paced": 99.90, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
-    "nstdb +12 dB": 99.70, "nstdb +6 dB": 97.30, "nstdb +0 dB": 84.90, "nstdb -6 dB": 73.60,
-    "tall P/T lead 2": 99.70,
+    "records": 99.85, "paced": 99.95, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
+    "nstdb +12 dB": 99.90, "nstdb +6 dB": 97.70, "nstdb +0 dB": 85.10, "nstdb -6 dB": 73.70,
+    "tall P/T lead 2": 99.75,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
-    ("nstdb +12 dB", "119e12"): (99.52, 99.79),
-    ("nstdb +6 dB", "118e06"): (99.09, 99.66),
-    ("nstdb +6 dB", "119e06"): (95.37, 96.88),
-    ("nstdb +0 dB", "118e00"): (86.61, 90.79),
-    ("nstdb +0 dB", "119e00"): (83.18, 87.20),
-    ("nstdb -6 dB", "118e_6"): (74.72, 79.14),
-    ("nstdb -6 dB", "119e_6"): (72.54, 75.21),
-    ("tall P/T lead 2", "108"): (97.79, 98.92),
-    ("tall P/T lead 2", "201"): (99.14, 99.40),  # since the 1.5-s look-ahead: both gain, one lead more
+    ("nstdb +6 dB", "118e06"): (99.09, 99.69),
+    ("nstdb +6 dB", "119e06"): (96.17, 97.79),
+    ("nstdb +0 dB", "118e00"): (86.77, 90.94),
+    ("nstdb +0 dB", "119e00"): (83.29, 87.73),
+    ("nstdb -6 dB", "118e_6"): (74.78, 79.32),
+    ("nstdb -6 dB", "119e_6"): (72.54, 75.39),
+    ("tall P/T lead 2", "108"): (97.76, 98.85),
 }
 MATCH_S = 0.150  # EC57 match window
 
@@ -138,3 +136,13 @@ def test_noise_rule_leaves_atrial_fibrillation_alone() -> None:
     case = devset.build(ROOT, _cid("records", "203"))
     np.testing.assert_array_equal(detect_beats(case.signal, case.fs),
                                   detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))
+
+
+def test_search_back_takes_nothing_inside_bigeminy_pauses() -> None:
+    """119 has long runs of ventricular bigeminy; at NSTDB +12 dB noise false beats once pulled
+    the median RR down to the coupling interval, after which search-back took noise in every
+    compensatory pause (16 false beats with all leads). Against the cardiologists' marks, search-back
+    measured against the pair-mean cycle (``_search_cycle``) keeps every beat and at most 5 false."""
+    case = devset.build(ROOT, _cid("nstdb +12 dB", "119e12"))
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    assert fn == 0 and fp <= 5, (tp, fn, fp)
