@@ -37,6 +37,10 @@ NOISE_FRACTION = 0.30
 ARTIFACT_RATIO = 5.5  # ~sqrt(30)
 SUBWINDOWS = 4  # a window's slope maxima are also kept per quarter (0.25 s at the default 1 s)
 SAFE_FLOOR = 0.35  # a lead whose between-beat floor is at most this is "safe" (see _next_weights)
+# the long-term floor (see _next_weights): the lowest floor seen, rising at most this much per window
+# (0.03 per minute at 1-s windows: from a clean 0.15 to STRUCTURAL_FLOOR takes 15 minutes)
+FLOOR_RISE = 0.0005
+STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
 
 
 class LeadFlag(IntFlag):
@@ -129,6 +133,7 @@ def _next_weights(
     ref: NDArray[np.float64],
     busy: NDArray[np.float64],
     floor: NDArray[np.float64],
+    lfloor: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Lead weights (amplitude units) for the next window.
 
@@ -145,6 +150,14 @@ def _next_weights(
     the detector's learnt thresholds, does not drop. When no lead is safe (noise on every lead) the
     weights stay as busy-ness sets them: down-weighting one noisy lead then costs more beats than
     it saves false ones (NSTDB -6 dB).
+
+    Noise is transient, tall P or T waves are not: ``lfloor`` is each lead's long-term floor, the
+    lowest floor it has shown, allowed to rise by ``FLOOR_RISE`` per window. A lead whose long-term
+    floor is at least ``STRUCTURAL_FLOOR`` while another lead's is safe carries such waves, and is
+    scaled by ``SAFE_FLOOR / lfloor`` even while noise lifts the safe lead's current floor (which
+    turns the rule above off, and let a tall-P/T lead count its waves as beats). Noise bursts of
+    minutes barely lift a clean lead's long-term floor, so under noise on every lead nothing
+    changes.
     """
     clean = flags == 0
     usable = (flags & _UNUSABLE) == 0
@@ -156,6 +169,10 @@ def _next_weights(
     floor = np.maximum(floor, 0.01)
     low = np.where(ok, floor, np.inf).min(axis=0)
     fac = np.where(ok & (low <= SAFE_FLOOR), np.minimum(SAFE_FLOOR / floor, 1.0), 1.0)
+    lfloor = np.maximum(lfloor, 0.01)
+    lowlt = np.where(ok, lfloor, np.inf).min(axis=0)
+    structural = ok & (lowlt <= SAFE_FLOOR) & (lfloor >= STRUCTURAL_FLOOR)
+    fac = np.minimum(fac, np.where(structural, SAFE_FLOOR / lfloor, 1.0))
     tot, new = rel.sum(axis=0), (rel * fac).sum(axis=0)
     rel = rel * fac * np.where(new > 0, tot / np.where(new > 0, new, 1.0), 1.0)
     return np.where(ok, rel / np.where(ok, ref, 1.0), 0.0)
@@ -166,7 +183,7 @@ class WindowQuality:
 
     FIELDS = (
         "q_win", "q_n", "q_nnan", "q_vmin", "q_vmax", "q_cmin", "q_cmax", "q_emax",
-        "q_chi", "q_hist", "q_busy", "q_nhist", "q_weight", "q_cummax", "q_sub", "q_subcur",
+        "q_chi", "q_hist", "q_busy", "q_nhist", "q_weight", "q_cummax", "q_sub", "q_subcur", "q_lfm",
     )  # fmt: skip
 
     def __init__(self, window: int, n_leads: int) -> None:
@@ -188,6 +205,7 @@ class WindowQuality:
         self.q_cummax = z.copy()  # running max of energy during window 0
         self.q_sub = np.zeros((n_leads, HISTORY * SUBWINDOWS))  # last windows' sub-window maxima
         self.q_subcur = np.zeros((n_leads, SUBWINDOWS))  # sub-window maxima of the current window
+        self.q_lfm = np.full(n_leads, np.inf)  # running min of floor - FLOOR_RISE * window index
         # first sample of each sub-window, relative to the window start
         self._sub_start = np.array([-(-i * window // SUBWINDOWS) for i in range(SUBWINDOWS)])
 
@@ -252,7 +270,11 @@ class WindowQuality:
         ref, floor = self._ref(), self._floor()  # with this window in the history
         low = _lowest_floor(flags, ref, floor)
         win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]), low)
-        self.q_weight = _next_weights(flags, ref, self._busy(), floor)
+        # long-term floor, min over past windows i of floor_i + FLOOR_RISE * (now - i), kept as
+        # min(floor_i - FLOOR_RISE * i) so the vectorised path computes it with the same operations
+        self.q_lfm = np.minimum(self.q_lfm, floor - FLOOR_RISE * self.q_win)
+        lfloor = self.q_lfm + FLOOR_RISE * self.q_win
+        self.q_weight = _next_weights(flags, ref, self._busy(), floor, lfloor)
         self.q_win += 1
         self.q_n = 0
         self.q_nnan[:] = 0
@@ -311,13 +333,18 @@ class WindowQuality:
         floors = np.where(refs > 0, floors / np.where(refs > 0, refs, 1.0), 1.0)
         flags = _flags(w, nnan, vmin, vmax, cext, emax, chi, ref)
         scores = _scores(flags)
+        idx = np.arange(self.q_win, self.q_win + k)  # the windows of this chunk (see _close)
+        lfm = np.concatenate([self.q_lfm[:, None], floors[:, 1:] - FLOOR_RISE * idx[None, :]], axis=1)
+        lfm = np.minimum.accumulate(lfm, axis=1)
+        lfl = lfm[:, 1:] + FLOOR_RISE * idx[None, :]  # long-term floor after each window
+        self.q_lfm = lfm[:, -1].copy()
         wts = np.empty((L, k))
         wts[:, 0] = self.q_weight
         if k > 1:
-            wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k], floors[:, 1:k])
+            wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k], floors[:, 1:k], lfl[:, :-1])
         weights[:] = np.repeat(wts, w, axis=1)
         mask[:] = np.repeat(_mask(wts), w)
-        self.q_weight = _next_weights(flags[:, -1], refs[:, k], busy[:, k], floors[:, k])
+        self.q_weight = _next_weights(flags[:, -1], refs[:, k], busy[:, k], floors[:, k], lfl[:, -1])
         self.q_hist = seq[:, -HISTORY:].copy()
         self.q_busy = bseq[:, -HISTORY:].copy()
         self.q_sub = sseq[:, -HISTORY * S :].copy()

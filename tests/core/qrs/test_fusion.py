@@ -32,7 +32,7 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
 FLOORS = {
     "records": 99.85, "paced": 99.95, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
     "nstdb +12 dB": 99.90, "nstdb +6 dB": 97.70, "nstdb +0 dB": 85.10, "nstdb -6 dB": 73.70,
-    "tall P/T lead 2": 99.75,
+    "tall P/T lead 2": 99.80,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
@@ -42,7 +42,7 @@ KNOWN_LOSSES = {
     ("nstdb +0 dB", "119e00"): (83.29, 87.73),
     ("nstdb -6 dB", "118e_6"): (74.78, 79.32),
     ("nstdb -6 dB", "119e_6"): (72.54, 75.39),
-    ("tall P/T lead 2", "108"): (97.76, 98.85),
+    ("tall P/T lead 2", "108"): (98.38, 98.85),
 }
 MATCH_S = 0.150  # EC57 match window
 
@@ -146,3 +146,29 @@ def test_search_back_takes_nothing_inside_bigeminy_pauses() -> None:
     case = devset.build(ROOT, _cid("nstdb +12 dB", "119e12"))
     tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
     assert fn == 0 and fp <= 5, (tp, fn, fp)
+
+
+def test_tall_wave_lead_stays_down_weighted_while_the_clean_lead_is_noisy(monkeypatch) -> None:
+    """108 with lead 2 replaced by a tall-P/T surrogate: around 1660-1745 s noise lifts lead 1's
+    between-beat floor above the safe level, which once turned the floor scaling off and let the
+    surrogate's P and T waves count as beats. Its long-term floor stays high (the waves are always
+    there), so it stays down-weighted: fewer false beats against the annotations, none missed more,
+    than with the long-term rule off."""
+    from ecgdash.core.qrs import quality
+
+    case = devset.build(ROOT, _cid("tall P/T lead 2", "108"))
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    monkeypatch.setattr(quality, "STRUCTURAL_FLOOR", np.inf)
+    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs))
+    assert fp <= fp0 - 10 and fn <= fn0, (fn0, fp0, fn, fp)
+
+
+def test_long_term_floor_leaves_noise_on_every_lead_alone(monkeypatch) -> None:
+    """NSTDB noise comes in 2-min bursts on both leads: the long-term floors stay low, so the
+    rule changes no beat of 119e06."""
+    from ecgdash.core.qrs import quality
+
+    case = devset.build(ROOT, _cid("nstdb +6 dB", "119e06"))
+    got = detect_beats(case.signal, case.fs)
+    monkeypatch.setattr(quality, "STRUCTURAL_FLOOR", np.inf)
+    np.testing.assert_array_equal(got, detect_beats(case.signal, case.fs))
