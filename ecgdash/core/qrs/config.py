@@ -28,7 +28,7 @@ class DetectorConfig:
     lookahead_s: float = 1.5
     init_s: float = 2.0  # learning period for the first thresholds
     window_s: float = 1.0  # quality window
-    searchback: float = 1.6  # search back when no beat for this many mean RR
+    searchback: float = 1.6  # search back when no beat for this many x the cycle (_search_cycle)
     recover_s: float = 1.5  # halve the signal level when no beat for this long
     thr_frac: float = 0.35  # main threshold between noise (0) and signal (1) levels
     weak_frac: float = 0.6  # a candidate below this x the QRS level may be interposed noise

@@ -7,7 +7,8 @@ energy -> summed -> moving-window integration (running sum) -> candidates = loca
 +-``peak_half_s``. Python then loops once per candidate: Pan-Tompkins style adaptive signal and
 noise levels, refractory period, T-wave rejection by slope, and a bounded search-back: a
 candidate between the lower and the upper threshold becomes a beat when, looking at most
-``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the median RR. Only
+``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the beat cycle
+(``_search_cycle``). Only
 such candidates, and weak premature ones (see ``_interposed``), wait for the look-ahead; every
 other candidate is decided as soon as it is known.
 

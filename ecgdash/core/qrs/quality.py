@@ -37,9 +37,11 @@ NOISE_FRACTION = 0.30
 ARTIFACT_RATIO = 5.5  # ~sqrt(30)
 SUBWINDOWS = 4  # a window's slope maxima are also kept per quarter (0.25 s at the default 1 s)
 SAFE_FLOOR = 0.35  # a lead whose between-beat floor is at most this is "safe" (see _next_weights)
-# the long-term floor (see _next_weights): the lowest floor seen, rising at most this much per window
-# (0.03 per minute at 1-s windows: from a clean 0.15 to STRUCTURAL_FLOOR takes 15 minutes)
+# the long-term floor (see _next_weights) follows a lead's floor up by at most FLOOR_RISE per window
+# (0.03 per minute at 1-s windows: from a clean 0.15 to STRUCTURAL_FLOOR takes 15 minutes) and down
+# by at most FLOOR_FALL (a clean spell of a minute or more brings it down; a few low windows do not)
 FLOOR_RISE = 0.0005
+FLOOR_FALL = 0.005
 STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
 
 
@@ -151,13 +153,13 @@ def _next_weights(
     weights stay as busy-ness sets them: down-weighting one noisy lead then costs more beats than
     it saves false ones (NSTDB -6 dB).
 
-    Noise is transient, tall P or T waves are not: ``lfloor`` is each lead's long-term floor, the
-    lowest floor it has shown, allowed to rise by ``FLOOR_RISE`` per window. A lead whose long-term
-    floor is at least ``STRUCTURAL_FLOOR`` while another lead's is safe carries such waves, and is
-    scaled by ``SAFE_FLOOR / lfloor`` even while noise lifts the safe lead's current floor (which
-    turns the rule above off, and let a tall-P/T lead count its waves as beats). Noise bursts of
-    minutes barely lift a clean lead's long-term floor, so under noise on every lead nothing
-    changes.
+    Noise is transient, tall P or T waves are not: ``lfloor`` is each lead's long-term floor, its
+    floor followed at a limited rate (up by ``FLOOR_RISE``, down by ``FLOOR_FALL`` per window). A
+    lead whose long-term floor is at least ``STRUCTURAL_FLOOR`` while another lead's is safe
+    carries such waves, and is scaled by ``SAFE_FLOOR / lfloor`` even while noise lifts the safe
+    lead's current floor (which turns the rule above off, and let a tall-P/T lead count its waves
+    as beats). Noise bursts of minutes barely lift a clean lead's long-term floor, so under noise
+    on every lead nothing changes.
     """
     clean = flags == 0
     usable = (flags & _UNUSABLE) == 0
@@ -205,7 +207,7 @@ class WindowQuality:
         self.q_cummax = z.copy()  # running max of energy during window 0
         self.q_sub = np.zeros((n_leads, HISTORY * SUBWINDOWS))  # last windows' sub-window maxima
         self.q_subcur = np.zeros((n_leads, SUBWINDOWS))  # sub-window maxima of the current window
-        self.q_lfm = np.full(n_leads, np.inf)  # running min of floor - FLOOR_RISE * window index
+        self.q_lfm = np.full(n_leads, np.inf)  # long-term floor per lead (inf: none seen yet)
         # first sample of each sub-window, relative to the window start
         self._sub_start = np.array([-(-i * window // SUBWINDOWS) for i in range(SUBWINDOWS)])
 
@@ -270,11 +272,10 @@ class WindowQuality:
         ref, floor = self._ref(), self._floor()  # with this window in the history
         low = _lowest_floor(flags, ref, floor)
         win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]), low)
-        # long-term floor, min over past windows i of floor_i + FLOOR_RISE * (now - i), kept as
-        # min(floor_i - FLOOR_RISE * i) so the vectorised path computes it with the same operations
-        self.q_lfm = np.minimum(self.q_lfm, floor - FLOOR_RISE * self.q_win)
-        lfloor = self.q_lfm + FLOOR_RISE * self.q_win
-        self.q_weight = _next_weights(flags, ref, self._busy(), floor, lfloor)
+        # the long-term floor follows usable windows once the lead's history is full
+        seen = ((flags & _UNUSABLE) == 0) & (self.q_nhist >= HISTORY)
+        self.q_lfm = _follow(self.q_lfm, floor, seen)
+        self.q_weight = _next_weights(flags, ref, self._busy(), floor, self.q_lfm)
         self.q_win += 1
         self.q_n = 0
         self.q_nnan[:] = 0
@@ -333,11 +334,13 @@ class WindowQuality:
         floors = np.where(refs > 0, floors / np.where(refs > 0, refs, 1.0), 1.0)
         flags = _flags(w, nnan, vmin, vmax, cext, emax, chi, ref)
         scores = _scores(flags)
-        idx = np.arange(self.q_win, self.q_win + k)  # the windows of this chunk (see _close)
-        lfm = np.concatenate([self.q_lfm[:, None], floors[:, 1:] - FLOOR_RISE * idx[None, :]], axis=1)
-        lfm = np.minimum.accumulate(lfm, axis=1)
-        lfl = lfm[:, 1:] + FLOOR_RISE * idx[None, :]  # long-term floor after each window
-        self.q_lfm = lfm[:, -1].copy()
+        lfl = np.empty((L, k))  # long-term floor after each window, as _close computes it
+        usable = (flags & _UNUSABLE) == 0
+        cur = self.q_lfm
+        for j in range(k):  # a rate-limited recurrence: one step per window, in order
+            cur = _follow(cur, floors[:, j + 1], usable[:, j])
+            lfl[:, j] = cur
+        self.q_lfm = cur
         wts = np.empty((L, k))
         wts[:, 0] = self.q_weight
         if k > 1:
@@ -433,6 +436,16 @@ class WindowQuality:
         if self.q_n == 0:
             return []
         return [self._close(end - self.q_n)]
+
+
+def _follow(
+    prev: NDArray[np.float64], floor: NDArray[np.float64], seen: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """One window's step of the long-term floor (leads on axis 0): towards ``floor`` by at most
+    ``FLOOR_RISE`` up or ``FLOOR_FALL`` down; the first value seen starts it; unchanged where not
+    ``seen``."""
+    step = np.minimum(np.maximum(floor, prev - FLOOR_FALL), prev + FLOOR_RISE)
+    return np.where(seen, np.where(np.isfinite(prev), step, floor), prev)
 
 
 def _median_last(a: NDArray[np.float64]) -> NDArray[np.float64]:

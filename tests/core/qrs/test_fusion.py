@@ -151,9 +151,9 @@ def test_search_back_takes_nothing_inside_bigeminy_pauses() -> None:
 def test_tall_wave_lead_stays_down_weighted_while_the_clean_lead_is_noisy(monkeypatch) -> None:
     """108 with lead 2 replaced by a tall-P/T surrogate: around 1660-1745 s noise lifts lead 1's
     between-beat floor above the safe level, which once turned the floor scaling off and let the
-    surrogate's P and T waves count as beats. Its long-term floor stays high (the waves are always
-    there), so it stays down-weighted: fewer false beats against the annotations, none missed more,
-    than with the long-term rule off."""
+    surrogate's P and T waves count as beats. Its long-term floor (followed at a limited rate)
+    stays high through that noise (the waves are always there), so it stays down-weighted: fewer
+    false beats against the annotations, none missed more, than with the long-term rule off."""
     from ecgdash.core.qrs import quality
 
     case = devset.build(ROOT, _cid("tall P/T lead 2", "108"))
