@@ -42,6 +42,7 @@ SAFE_FLOOR = 0.35  # a lead whose between-beat floor is at most this is "safe" (
 # by at most FLOOR_FALL (a clean spell of a minute or more brings it down; a few low windows do not)
 FLOOR_RISE = 0.0005
 FLOOR_FALL = 0.005
+INF = float("inf")
 STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
 
 
@@ -171,10 +172,11 @@ def _next_weights(
     floor = np.maximum(floor, 0.01)
     low = np.where(ok, floor, np.inf).min(axis=0)
     fac = np.where(ok & (low <= SAFE_FLOOR), np.minimum(SAFE_FLOOR / floor, 1.0), 1.0)
-    lfloor = np.maximum(lfloor, 0.01)
-    lowlt = np.where(ok, lfloor, np.inf).min(axis=0)
-    structural = ok & (lowlt <= SAFE_FLOOR) & (lfloor >= STRUCTURAL_FLOOR)
-    fac = np.minimum(fac, np.where(structural, SAFE_FLOOR / lfloor, 1.0))
+    high = ok & (lfloor >= STRUCTURAL_FLOOR)
+    if high.any():  # rare: skip the rest on most windows
+        lowlt = np.where(ok, lfloor, np.inf).min(axis=0)
+        structural = high & (lowlt <= SAFE_FLOOR)
+        fac = np.minimum(fac, np.where(structural, SAFE_FLOOR / np.maximum(lfloor, 0.01), 1.0))
     tot, new = rel.sum(axis=0), (rel * fac).sum(axis=0)
     rel = rel * fac * np.where(new > 0, tot / np.where(new > 0, new, 1.0), 1.0)
     return np.where(ok, rel / np.where(ok, ref, 1.0), 0.0)
@@ -274,7 +276,7 @@ class WindowQuality:
         win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]), low)
         # the long-term floor follows usable windows once the lead's history is full
         seen = ((flags & _UNUSABLE) == 0) & (self.q_nhist >= HISTORY)
-        self.q_lfm = _follow(self.q_lfm, floor, seen)
+        self.q_lfm = _follow(self.q_lfm, floor[:, None], seen[:, None])[:, 0]
         self.q_weight = _next_weights(flags, ref, self._busy(), floor, self.q_lfm)
         self.q_win += 1
         self.q_n = 0
@@ -334,13 +336,8 @@ class WindowQuality:
         floors = np.where(refs > 0, floors / np.where(refs > 0, refs, 1.0), 1.0)
         flags = _flags(w, nnan, vmin, vmax, cext, emax, chi, ref)
         scores = _scores(flags)
-        lfl = np.empty((L, k))  # long-term floor after each window, as _close computes it
-        usable = (flags & _UNUSABLE) == 0
-        cur = self.q_lfm
-        for j in range(k):  # a rate-limited recurrence: one step per window, in order
-            cur = _follow(cur, floors[:, j + 1], usable[:, j])
-            lfl[:, j] = cur
-        self.q_lfm = cur
+        lfl = _follow(self.q_lfm, floors[:, 1:], (flags & _UNUSABLE) == 0)  # after each window
+        self.q_lfm = lfl[:, -1].copy()
         wts = np.empty((L, k))
         wts[:, 0] = self.q_weight
         if k > 1:
@@ -441,11 +438,23 @@ class WindowQuality:
 def _follow(
     prev: NDArray[np.float64], floor: NDArray[np.float64], seen: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
-    """One window's step of the long-term floor (leads on axis 0): towards ``floor`` by at most
-    ``FLOOR_RISE`` up or ``FLOOR_FALL`` down; the first value seen starts it; unchanged where not
-    ``seen``."""
-    step = np.minimum(np.maximum(floor, prev - FLOOR_FALL), prev + FLOOR_RISE)
-    return np.where(seen, np.where(np.isfinite(prev), step, floor), prev)
+    """The long-term floor after each of k windows (``floor`` and ``seen``: leads x k), starting
+    from ``prev`` (per lead): each window moves it towards that window's floor by at most
+    ``FLOOR_RISE`` up or ``FLOOR_FALL`` down; the first value seen starts it; a window not
+    ``seen`` leaves it. A sequential recurrence, stepped in Python floats (a few leads, k <= 64
+    windows: cheaper than numpy calls per window); the same IEEE operations whatever k is, so
+    one window at a time gives the same values as a block."""
+    out = np.empty(floor.shape)
+    fl, ok = floor.tolist(), seen.tolist()
+    for i, cur in enumerate(prev.tolist()):
+        row, oks = fl[i], ok[i]
+        for j in range(len(row)):
+            if oks[j]:
+                f = row[j]
+                cur = f if cur == INF else min(max(f, cur - FLOOR_FALL), cur + FLOOR_RISE)
+            row[j] = cur
+        out[i] = row
+    return out
 
 
 def _median_last(a: NDArray[np.float64]) -> NDArray[np.float64]:
