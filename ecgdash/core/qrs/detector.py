@@ -8,9 +8,8 @@ energy -> summed -> moving-window integration (running sum) -> candidates = loca
 noise levels, refractory period, T-wave rejection by slope, and a bounded search-back: a
 candidate between the lower and the upper threshold becomes a beat when, looking at most
 ``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the beat cycle
-(``_search_cycle``). Only
-such candidates, and weak premature ones (see ``_interposed``), wait for the look-ahead; every
-other candidate is decided as soon as it is known.
+(``_search_cycle``). Only such candidates, and weak premature ones (see ``_interposed``), wait
+for the look-ahead; every other candidate is decided as soon as it is known.
 
 Chunk invariance: every operation is either element-wise, an exact reduction (max, counts,
 medians), a strictly sequential recurrence carried in the state (``sosfilt`` with ``zi``, the
@@ -486,9 +485,8 @@ class StreamingQRSDetector:
         """
         if gap >= self.config.noisy_early * self._rr_median():
             return False
-        j = c // self._d.window - 1
-        row = self.qring[j % QUALITY_RING]
-        return bool(row[0] == j and row[2] > SAFE_FLOOR)
+        row = self._window_row(c // self._d.window - 1)
+        return row is not None and row[2] > SAFE_FLOOR
 
     def _search_cycle(self) -> float:
         """The beat cycle search-back measures a pause against (samples): the larger of the median
@@ -525,10 +523,14 @@ class StreamingQRSDetector:
             self.qring[j % QUALITY_RING] = (j, w.quality, w.floor)
         return wins
 
-    def _window_score(self, index: int) -> float:
-        j = index // self._d.window
+    def _window_row(self, j: int) -> NDArray[np.float64] | None:
+        """Quality window ``j``'s ring entry (index, score, floor), or None once overwritten."""
         row = self.qring[j % QUALITY_RING]
-        return float(row[1]) if row[0] == j else 0.0
+        return row if row[0] == j else None
+
+    def _window_score(self, index: int) -> float:
+        row = self._window_row(index // self._d.window)
+        return 0.0 if row is None else float(row[1])
 
     def _emit(self, out: ChunkResult, final: bool) -> None:
         """Emit decided beats whose quality window is complete."""
