@@ -251,17 +251,18 @@ def add_em_noise(case: Case, snr_db: float, root: str) -> Case:
     return replace(case, signal=y)
 
 
-def tall_pt(case: Case, lead: int) -> Case:
+def tall_pt(case: Case, lead: int, qrs: float = 0.4, t_amp: float = 1.2, p_amp: float = 0.6) -> Case:
     """Replace ``lead`` by a surrogate with small QRS and tall P and T waves (as in V1 with AV
-    block): the other lead's signal at 0.4x, plus per beat a T wave 1.2x its QRS peak-to-peak
-    (Gaussian, sd 45 ms, 0.2 s + 0.15 RR after the R peak) and a P wave 0.6x (sd 22 ms, 0.16 s
-    before it); and every other RR interval a second, non-conducted P wave in the middle."""
+    block): the other lead's signal at ``qrs`` (0.4x), plus per beat a T wave ``t_amp`` (1.2x)
+    its QRS peak-to-peak (Gaussian, sd 45 ms, 0.2 s + 0.15 RR after the R peak) and a P wave
+    ``p_amp`` (0.6x; sd 22 ms, 0.16 s before it); and every other RR interval a second,
+    non-conducted P wave in the middle. ``bench/qrs_tallpt_sweep.py`` varies the three."""
     src = 1 - lead if case.signal.shape[1] > 1 else lead
     x = case.signal[:, src]
     fs, n = case.fs, x.shape[0]
     pp = float(_qrs_pp(case)[src])
     rng = _rng(case, f"tallpt{lead}")
-    y = 0.4 * (x - np.median(x))
+    y = qrs * (x - np.median(x))
     t = np.arange(n)
     add = np.zeros(n)
     b = case.beats
@@ -275,10 +276,10 @@ def tall_pt(case: Case, lead: int) -> Case:
 
     for i, (r, d) in enumerate(zip(b.tolist(), rr.tolist(), strict=True)):
         d = min(d, 2 * fs)
-        bump(r + 0.2 * fs + 0.15 * d, 0.045, 1.2 * pp * rng.uniform(0.9, 1.1))
-        bump(r - 0.16 * fs, 0.022, 0.6 * pp * rng.uniform(0.9, 1.1))
+        bump(r + 0.2 * fs + 0.15 * d, 0.045, t_amp * pp * rng.uniform(0.9, 1.1))
+        bump(r - 0.16 * fs, 0.022, p_amp * pp * rng.uniform(0.9, 1.1))
         if i % 2 and d > 0.7 * fs:
-            bump(r + 0.5 * d, 0.022, 0.6 * pp * rng.uniform(0.9, 1.1))
+            bump(r + 0.5 * d, 0.022, p_amp * pp * rng.uniform(0.9, 1.1))
     sig = case.signal.copy()
     sig[:, lead] = y + add
     return replace(case, signal=sig)

@@ -4,9 +4,10 @@ For every case the detector runs on all leads (what the pipeline runs) and on ea
 the all-lead F1 must be at least the best single lead's minus ``TOLERANCE`` F1 points, and each
 group's gross all-lead F1 must stay above its floor. The cases are the bench's dev set
 (``bench/qrs_devset.py``: same records, folds, transformations and EC57 scoring span), limited to
-the groups that fit the suite's time (about 60 s): the 26 shared MIT-BIH records, the 12 NSTDB
-records, and the MIT-BIH records with lead 2 replaced by a tall-P/T surrogate. The other
-transformation groups are scored by ``bench/qrs_accuracy.py`` only.
+the groups that fit the suite's time (about 90 s): the 26 shared MIT-BIH records, the 12 NSTDB
+records, and the MIT-BIH records with lead 2 or lead 1 replaced by a tall-P/T surrogate. The other
+transformation groups are scored by ``bench/qrs_accuracy.py`` only, and other surrogate shapes by
+``bench/qrs_tallpt_sweep.py``.
 
 Where the detector does not hold the property yet, the case is in ``KNOWN_LOSSES`` with the
 all-lead and best-lead F1 that ``python bench/qrs_accuracy.py --data-dir ../shared/data --peers
@@ -27,12 +28,12 @@ from ecgdash.core.qrs import DetectorConfig, detect_beats
 
 TOLERANCE = 0.25  # F1 points the all-lead result may lie below the best single lead
 GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "nstdb +6 dB",
-          "nstdb +0 dB", "nstdb -6 dB", "tall P/T lead 2")  # fmt: skip
+          "nstdb +0 dB", "nstdb -6 dB", "tall P/T lead 2", "tall P/T lead 1")  # fmt: skip
 # group -> gross all-lead F1 floor (%): the bench's figure at the last detector change, rounded down
 FLOORS = {
     "records": 99.85, "paced": 99.95, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
     "nstdb +12 dB": 99.90, "nstdb +6 dB": 97.70, "nstdb +0 dB": 85.10, "nstdb -6 dB": 73.70,
-    "tall P/T lead 2": 99.80,
+    "tall P/T lead 2": 99.80, "tall P/T lead 1": 97.70,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
@@ -43,6 +44,13 @@ KNOWN_LOSSES = {
     ("nstdb -6 dB", "118e_6"): (74.78, 79.32),
     ("nstdb -6 dB", "119e_6"): (72.54, 75.39),
     ("tall P/T lead 2", "108"): (98.38, 98.85),
+    # lead 1 replaced: the surrogate copies lead 2 (these records' weaker lead, noisy in 101, 203
+    # and 209) and adds its waves, so both leads carry the same noise and the fusion cannot
+    # average it out; 108's lead 2 has tall P waves of its own
+    ("tall P/T lead 1", "101"): (75.45, 84.63),
+    ("tall P/T lead 1", "108"): (97.30, 98.12),
+    ("tall P/T lead 1", "203"): (94.35, 96.25),
+    ("tall P/T lead 1", "209"): (97.59, 98.26),
 }
 MATCH_S = 0.150  # EC57 match window
 
