@@ -29,6 +29,9 @@ class DetectorConfig:
     init_s: float = 2.0  # learning period for the first thresholds
     window_s: float = 1.0  # quality window
     searchback: float = 1.6  # search back when no beat for this many x the cycle (_search_cycle)
+    # ... for a candidate at least this x the QRS level after the last beat: in a pause the level
+    # halves every recover_s, and search-back's half threshold would reach the baseline's noise
+    searchback_min: float = 0.2
     recover_s: float = 1.5  # halve the signal level when no beat for this long
     thr_frac: float = 0.35  # main threshold between noise (0) and signal (1) levels
     weak_frac: float = 0.6  # a candidate below this x the QRS level may be interposed noise

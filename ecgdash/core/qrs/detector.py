@@ -8,8 +8,11 @@ energy -> summed -> moving-window integration (running sum) -> candidates = loca
 noise levels, refractory period, T-wave rejection by slope, and a bounded search-back: a
 candidate between the lower and the upper threshold becomes a beat when, looking at most
 ``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the beat cycle
-(``_search_cycle``). Only such candidates, and weak premature ones (see ``_interposed``), wait
-for the look-ahead; every other candidate is decided as soon as it is known.
+(``_search_cycle``), if it reaches ``searchback_min`` x the QRS level the last beat left (the
+level halves every ``recover_s`` without a beat, so in a pause the lower threshold would
+otherwise sink to the baseline's noise). Only such candidates, and weak premature ones (see
+``_interposed``), wait for the look-ahead; every other candidate is decided as soon as it is
+known.
 
 Chunk invariance: every operation is either element-wise, an exact reduction (max, counts,
 medians), a strictly sequential recurrence carried in the state (``sosfilt`` with ``zi``, the
@@ -65,7 +68,7 @@ class ChunkResult:
 
 _SCALARS = (
     "n_seen", "started", "finished", "buf_start", "frontier", "mwi_sum", "initialized", "spk",
-    "npk", "last_c", "last_slope", "last_decay", "n_rr", "prev_loc", "prev_q",
+    "npk", "last_c", "last_slope", "last_decay", "n_rr", "prev_loc", "prev_q", "spk_beat",
 )  # fmt: skip
 _ARRAYS = (
     "last_x", "zi", "prev_bp", "fbuf", "ebuf", "gbuf", "mbuf", "rr", "pend", "ready", "qring",
@@ -101,6 +104,7 @@ class StreamingQRSDetector:
         self.initialized = 0
         self.spk = 0.0  # running QRS feature level
         self.npk = 0.0  # running noise feature level
+        self.spk_beat = 0.0  # QRS feature level right after the last beat (before any halving)
         self.last_c = -1  # feature-peak index of the last beat (-1: none)
         self.last_slope = 0.0
         self.last_decay = -1
@@ -347,7 +351,7 @@ class StreamingQRSDetector:
             if v >= thr1 and not twave:
                 spk = 0.125 * v + 0.875 * spk
                 accepted.append([loc, c, 0.0, mask])
-            elif v >= thr2 and not twave and last_c >= 0:
+            elif v >= thr2 and v >= self.config.searchback_min * self.spk_beat and not twave and last_c >= 0:
                 rr_avg = self._rr_median()
                 end = c + d.lookahead
                 near = self.config.premature * rr_avg
@@ -370,6 +374,7 @@ class StreamingQRSDetector:
             else:
                 npk = 0.125 * v + 0.875 * npk
                 continue
+            self.spk_beat = spk
             if last_c >= 0:
                 self._add_rr(c - last_c)
             last_c = c
@@ -395,7 +400,7 @@ class StreamingQRSDetector:
             return (last_c >= 0 and self.n_rr >= RR_HISTORY
                     and (v < self.weak * spk or self.regular or self._noisy_early(c, gap))
                     and gap < cfg.premature * self._rr_median())  # fmt: skip
-        return v >= thr2 and last_c >= 0
+        return v >= thr2 and v >= self.config.searchback_min * self.spk_beat and last_c >= 0
 
     def _interposed(self, rows: list[list[float]], i: int, c: int, v: float, last_c: int,
                     thr1: float, spk: float) -> bool:

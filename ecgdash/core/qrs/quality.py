@@ -44,6 +44,11 @@ FLOOR_RISE = 0.0005
 FLOOR_FALL = 0.005
 INF = float("inf")
 STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
+# a window whose slope maximum is below QUIET_LEVEL x ref holds no QRS (a pause, asystole, a
+# lead's signal loss): it says nothing about the QRS size and keeps the last history entry, for
+# at most QUIET_MAX windows in a row (then a real drop in amplitude is followed)
+QUIET_LEVEL = 0.2
+QUIET_MAX = 15
 
 
 class LeadFlag(IntFlag):
@@ -188,6 +193,7 @@ class WindowQuality:
     FIELDS = (
         "q_win", "q_n", "q_nnan", "q_vmin", "q_vmax", "q_cmin", "q_cmax", "q_emax",
         "q_chi", "q_hist", "q_busy", "q_nhist", "q_weight", "q_cummax", "q_sub", "q_subcur", "q_lfm",
+        "q_quiet",
     )  # fmt: skip
 
     def __init__(self, window: int, n_leads: int) -> None:
@@ -210,6 +216,7 @@ class WindowQuality:
         self.q_sub = np.zeros((n_leads, HISTORY * SUBWINDOWS))  # last windows' sub-window maxima
         self.q_subcur = np.zeros((n_leads, SUBWINDOWS))  # sub-window maxima of the current window
         self.q_lfm = np.full(n_leads, np.inf)  # long-term floor per lead (inf: none seen yet)
+        self.q_quiet = np.zeros(n_leads)  # quiet windows in a row kept out of q_hist, per lead
         # first sample of each sub-window, relative to the window start
         self._sub_start = np.array([-(-i * window // SUBWINDOWS) for i in range(SUBWINDOWS)])
 
@@ -236,9 +243,16 @@ class WindowQuality:
         sub: NDArray[np.float64],
         const: NDArray[np.bool_],
     ) -> None:
-        # a constant window says nothing about QRS size: repeat the last value instead
+        # a constant window says nothing about QRS size: repeat the last value instead; nor does
+        # a quiet one (QUIET_LEVEL), once the history is full: without it the median fell 25x
+        # 4-5 s into a pause, the weights rose with it and the baseline's noise became beats
         last = self.q_hist[:, -1] if self.q_nhist else np.zeros(self.n_leads)
         keep = np.where(const, last, emax)
+        if self.q_nhist >= HISTORY:
+            low = ~const & (emax < QUIET_LEVEL * self._ref())
+            keep = np.where(low & (self.q_quiet < QUIET_MAX), last, keep)
+            more = np.minimum(self.q_quiet + 1, QUIET_MAX)
+            self.q_quiet = np.where(low, more, np.where(const, self.q_quiet, 0.0))
         self.q_hist = np.concatenate([self.q_hist[:, 1:], keep[:, None]], axis=1)
         lastb = self.q_busy[:, -1] if self.q_nhist else np.zeros(self.n_leads)
         keepb = np.where(const, lastb, busy)
@@ -315,6 +329,14 @@ class WindowQuality:
                 seq[:, col] = np.where(const[:, j], seq[:, col - 1], seq[:, col])
         win_view = np.lib.stride_tricks.sliding_window_view(seq, HISTORY, axis=1)
         refs = _median_last(win_view)  # (L, k+1): ref before window j is refs[:, j]
+        # quiet windows (see _push_history): if none is quiet against these refs, none is held
+        # and the refs stand; else the hold is a recurrence through the median, stepped per window
+        if (~const & (emax < QUIET_LEVEL * refs[:, :k])).any():
+            seq, self.q_quiet = _quiet_hold(seq, emax, const, self.q_quiet)
+            win_view = np.lib.stride_tricks.sliding_window_view(seq, HISTORY, axis=1)
+            refs = _median_last(win_view)
+        else:
+            self.q_quiet = np.where(const.all(axis=1), self.q_quiet, 0.0)
         ref = refs[:, :k]
         chi = (NOISE_LEVEL * ref[:, :, None] < E).sum(axis=2)
         bseq = np.concatenate([self.q_busy, chi / w], axis=1)
@@ -455,6 +477,36 @@ def _follow(
             row[j] = cur
         out[i] = row
     return out
+
+
+def _quiet_hold(
+    seq: NDArray[np.float64], emax: NDArray[np.float64], const: NDArray[np.bool_], count: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The history sequence (leads x HISTORY + k: the full history, then the k new windows'
+    maxima ``emax``) with constant windows repeating the entry before them and quiet ones (below
+    ``QUIET_LEVEL`` x the median of the HISTORY entries before them) too, at most ``QUIET_MAX``
+    in a row (``count``: quiet windows in a row so far, per lead; returned updated). The same
+    steps as ``_push_history`` one window at a time, in Python floats: the same IEEE operations
+    (the median as ``_median_last`` takes it), so the result does not depend on chunking."""
+    out = seq.tolist()
+    em, flat, cnt = emax.tolist(), const.tolist(), count.tolist()
+    h = HISTORY // 2
+    for i, row in enumerate(out):
+        c = cnt[i]
+        for j in range(HISTORY, len(row)):
+            if flat[i][j - HISTORY]:
+                row[j] = row[j - 1]
+                continue
+            srt = sorted(row[j - HISTORY : j])
+            v = em[i][j - HISTORY]
+            if v < QUIET_LEVEL * ((srt[h - 1] + srt[h]) / 2.0):
+                row[j] = row[j - 1] if c < QUIET_MAX else v
+                c = min(c + 1, QUIET_MAX)
+            else:
+                row[j] = v
+                c = 0.0
+        cnt[i] = c
+    return np.array(out), np.array(cnt, dtype=np.float64)
 
 
 def _median_last(a: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -1,0 +1,73 @@
+"""False beats inside pauses (sinus arrest, asystole): every beat reported inside one is false.
+
+A 5-s pause of low-amplitude baseline (the alarm tests' ``splice_pause``: 0.015 mV noise, 0.03 mV
+wander, every lead) is spliced into each shared MIT-BIH record at three places. Two mechanisms
+failed there: 4-5 s into a pause the median of the window slope maxima (each lead's QRS size
+reference) fell to the baseline's level, the lead weights rose 25x, the noise became beats and the
+first real beats after the pause were missed (81 of them); and without a beat the QRS level halves
+every ``recover_s``, so search-back's lower threshold sank to the baseline's noise. Quiet windows
+are now kept out of the reference (``quality.QUIET_LEVEL``) and search-back is anchored to the
+level the last beat left (``DetectorConfig.searchback_min``). ``bench/qrs_pause.py`` measures 3-,
+5- and 8-s pauses and flat lines. Needs the shared PhysioNet data; skipped without it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from bench import qrs_devset as devset
+from ecgdash.core.qrs import DetectorConfig, detect_beats, quality
+from tests.helpers.alarm_signals import splice_pause
+
+ROOT = devset.shared_data_dir()
+pytestmark = pytest.mark.skipif(ROOT is None, reason=f"no shared data (set ${devset.ENV})")
+AT_S = (200, 700, 1300)
+PAUSE_S = 5.0
+
+
+@cache
+def _pauses() -> list[tuple[np.ndarray, float, np.ndarray, int, int]]:
+    """(signal, fs, reference beats, pause start, pause end) for every record and place."""
+    import wfdb
+
+    assert ROOT is not None
+    out = []
+    for rec in devset.mitdb_names(ROOT):
+        r = wfdb.rdrecord(str(ROOT / "mitdb" / rec), physical=False)
+        adc, fs = r.d_signal.astype(np.int16), float(r.fs)
+        beats = devset.load_mitdb(str(ROOT), rec).beats
+        for at in AT_S:
+            sig, ref, inj = splice_pause(adc, beats, fs, int(at * fs), PAUSE_S, "low-amplitude", seed=at,
+                                         gain=float(r.adc_gain[0]))  # fmt: skip
+            out.append((sig.astype(np.float64), fs, ref, inj.onset, inj.end))
+    return out
+
+
+def _score(cfg: DetectorConfig) -> tuple[int, int]:
+    """False beats inside the pauses, and reference beats missed within 10 s of them."""
+    false = missed = 0
+    for sig, fs, ref, onset, end in _pauses():
+        det = detect_beats(sig, fs, cfg)
+        false += int(((det > onset + int(0.2 * fs)) & (det < end + int(0.1 * fs))).sum())
+        near = ref[(ref > onset - int(10 * fs)) & (ref < end + int(10 * fs))]
+        tol = int(0.15 * fs)
+        missed += sum(1 for b in near.tolist() if not (np.abs(det - b) <= tol).any())
+    return false, missed
+
+
+def test_search_back_does_not_take_a_pause_baseline_for_beats() -> None:
+    false, missed = _score(DetectorConfig())
+    false0, missed0 = _score(DetectorConfig(searchback_min=0.0))
+    assert false <= 0.6 * false0, (false, false0)
+    assert missed <= missed0 + 1, (missed, missed0)
+
+
+def test_quiet_windows_stay_out_of_the_qrs_reference(monkeypatch) -> None:
+    false, missed = _score(DetectorConfig())
+    monkeypatch.setattr(quality, "QUIET_LEVEL", 0.0)
+    false0, missed0 = _score(DetectorConfig())
+    assert missed0 >= 20 and missed <= 0.1 * missed0, (missed, missed0)
+    assert false <= 0.7 * false0, (false, false0)
