@@ -71,3 +71,39 @@ def test_quiet_windows_stay_out_of_the_qrs_reference(monkeypatch) -> None:
     false0, missed0 = _score(DetectorConfig())
     assert missed0 >= 20 and missed <= 0.1 * missed0, (missed, missed0)
     assert false <= 0.7 * false0, (false, false0)
+
+
+def test_quiet_hold_is_chunk_invariant() -> None:
+    """Quiet windows are held by a recurrence through the median, stepped per window in a block and
+    one window at a time otherwise: any chunking, with state round trips, gives the same beats, also
+    past ``QUIET_MAX`` (a 20-s pause)."""
+    import wfdb
+
+    from ecgdash.core.qrs import StreamingQRSDetector
+
+    assert ROOT is not None
+    r = wfdb.rdrecord(str(ROOT / "mitdb" / "122"), physical=False)
+    sig, fs = r.d_signal.astype(np.int16), float(r.fs)
+    beats = devset.load_mitdb(str(ROOT), "122").beats
+    for at, pause in ((100, 5.0), (300, 20.0)):
+        sig, beats, _ = splice_pause(sig, beats, fs, int(at * fs), pause, "low-amplitude", seed=at,
+                                     gain=float(r.adc_gain[0]))  # fmt: skip
+    x = sig[: int(500 * fs)].astype(np.float64)
+    one = StreamingQRSDetector(fs, x.shape[1])
+    res, end = one.process(x), one.finish()  # whole windows in blocks
+    want, want_w = res.beats + end.beats, res.windows + end.windows
+    rng = np.random.default_rng(7)
+    # random chunks with state round trips (both paths), and 97-sample chunks: no chunk then holds
+    # a whole window, so every window closes one at a time
+    for sizes in (lambda: int(rng.integers(1, 3000)), lambda: 97):
+        det, got, got_w, i = StreamingQRSDetector(fs, x.shape[1]), [], [], 0
+        while i < x.shape[0]:
+            n = sizes()
+            r = det.process(x[i : i + n])
+            got, got_w, i = got + r.beats, got_w + r.windows, i + n
+            if rng.random() < 0.05:
+                det = StreamingQRSDetector.from_bytes(det.to_bytes())
+        r = det.finish()
+        assert got + r.beats == want
+        # the windows' floors are relative to the QRS reference: they show a hold that differs
+        assert got_w + r.windows == want_w
