@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,30 +35,57 @@ KINDS = ("flat", "low-amplitude")
 AT_S = (200, 700, 1300)  # where in each record (s) a pause is spliced
 
 
-def run(root: Path, records: list[str], noise: float) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class Pause:
+    """One record with one spliced pause: the signal (ADC units as float), its rate, the moved
+    reference beats, and the pause's onset (the last beat before it) and end, in samples."""
+
+    record: str
+    pause_s: float
+    kind: str
+    at_s: int
+    signal: np.ndarray
+    fs: float
+    beats: np.ndarray
+    onset: int
+    end: int
+
+
+def pauses(root: Path, records: list[str], lengths: tuple[float, ...] = PAUSES_S,
+           kinds: tuple[str, ...] = KINDS, noise: float = 1.0) -> Iterator[Pause]:  # fmt: skip
+    """Every record with a pause of every length and kind spliced at each of ``AT_S``."""
     import wfdb
+
+    for rec in records:
+        r = wfdb.rdrecord(str(root / "mitdb" / rec), physical=False)
+        adc, fs = r.d_signal.astype(np.int16), float(r.fs)
+        gain = float(r.adc_gain[0]) * noise
+        beats = devset.load_mitdb(str(root), rec).beats
+        for pause in lengths:
+            for how in kinds:
+                for at in AT_S:
+                    sig, ref, inj = splice_pause(adc, beats, fs, int(at * fs), pause, how, seed=at, gain=gain)
+                    yield Pause(rec, pause, how, at, sig.astype(np.float64), fs, ref, inj.onset, inj.end)
+
+
+def false_beats(p: Pause, det: np.ndarray) -> int:
+    """Detected beats inside the pause: from 0.2 s after the last beat (its own detection may sit
+    a little late) to 0.1 s past the end of the fill (the next beat is 0.25 s later)."""
+    lo, hi = p.onset + int(0.2 * p.fs), p.end + int(0.1 * p.fs)
+    return int(((det > lo) & (det < hi)).sum())
+
+
+def run(root: Path, records: list[str], noise: float) -> list[dict[str, object]]:
     from tqdm import tqdm
 
     from ecgdash.core.qrs import detect_beats
 
     rows: list[dict[str, object]] = []
-    for rec in tqdm(records, desc="records"):
-        r = wfdb.rdrecord(str(root / "mitdb" / rec), physical=False)
-        adc, fs = r.d_signal.astype(np.int16), float(r.fs)
-        gain = float(r.adc_gain[0]) * noise
-        beats = devset.load_mitdb(str(root), rec).beats
-        for pause in PAUSES_S:
-            for how in KINDS:
-                for at in AT_S:
-                    sig, _, inj = splice_pause(adc, beats, fs, int(at * fs), pause, how, seed=at, gain=gain)
-                    det = detect_beats(sig.astype(np.float64), fs)
-                    # inside: from 0.2 s after the last beat (its own detection may sit a little
-                    # late) to 0.1 s past the end of the fill (the next beat is 0.25 s later)
-                    lo, hi = inj.onset + int(0.2 * fs), inj.end + int(0.1 * fs)
-                    false = int(((det > lo) & (det < hi)).sum())
-                    rows.append(
-                        {"record": rec, "pause_s": pause, "kind": how, "at_s": at, "false_beats": false}
-                    )
+    total = len(records) * len(PAUSES_S) * len(KINDS) * len(AT_S)
+    for p in tqdm(pauses(root, records, noise=noise), total=total, desc="pauses"):
+        false = false_beats(p, detect_beats(p.signal, p.fs))
+        rows.append({"record": p.record, "pause_s": p.pause_s, "kind": p.kind, "at_s": p.at_s,
+                     "false_beats": false})  # fmt: skip
     return rows
 
 

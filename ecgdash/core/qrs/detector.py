@@ -351,7 +351,7 @@ class StreamingQRSDetector:
             if v >= thr1 and not twave:
                 spk = 0.125 * v + 0.875 * spk
                 accepted.append([loc, c, 0.0, mask])
-            elif v >= thr2 and v >= self.config.searchback_min * self.spk_beat and not twave and last_c >= 0:
+            elif v >= self._search_floor(thr2) and not twave and last_c >= 0:
                 rr_avg = self._rr_median()
                 end = c + d.lookahead
                 near = self.config.premature * rr_avg
@@ -400,7 +400,13 @@ class StreamingQRSDetector:
             return (last_c >= 0 and self.n_rr >= RR_HISTORY
                     and (v < self.weak * spk or self.regular or self._noisy_early(c, gap))
                     and gap < cfg.premature * self._rr_median())  # fmt: skip
-        return v >= thr2 and v >= self.config.searchback_min * self.spk_beat and last_c >= 0
+        return v >= self._search_floor(thr2) and last_c >= 0
+
+    def _search_floor(self, thr2: float) -> float:
+        """The level a search-back candidate must reach: the lower threshold, and at least
+        ``searchback_min`` x the QRS level the last beat left (``spk`` halves every
+        ``recover_s`` without a beat; in a pause ``thr2`` would sink to the baseline's noise)."""
+        return max(thr2, self.config.searchback_min * self.spk_beat)
 
     def _interposed(self, rows: list[list[float]], i: int, c: int, v: float, last_c: int,
                     thr1: float, spk: float) -> bool:

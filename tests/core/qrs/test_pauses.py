@@ -19,41 +19,30 @@ import numpy as np
 import pytest
 
 from bench import qrs_devset as devset
+from bench import qrs_pause
 from ecgdash.core.qrs import DetectorConfig, detect_beats, quality
 from tests.helpers.alarm_signals import splice_pause
 
 ROOT = devset.shared_data_dir()
 pytestmark = pytest.mark.skipif(ROOT is None, reason=f"no shared data (set ${devset.ENV})")
-AT_S = (200, 700, 1300)
 PAUSE_S = 5.0
 
 
 @cache
-def _pauses() -> list[tuple[np.ndarray, float, np.ndarray, int, int]]:
-    """(signal, fs, reference beats, pause start, pause end) for every record and place."""
-    import wfdb
-
+def _pauses() -> list[qrs_pause.Pause]:
     assert ROOT is not None
-    out = []
-    for rec in devset.mitdb_names(ROOT):
-        r = wfdb.rdrecord(str(ROOT / "mitdb" / rec), physical=False)
-        adc, fs = r.d_signal.astype(np.int16), float(r.fs)
-        beats = devset.load_mitdb(str(ROOT), rec).beats
-        for at in AT_S:
-            sig, ref, inj = splice_pause(adc, beats, fs, int(at * fs), PAUSE_S, "low-amplitude", seed=at,
-                                         gain=float(r.adc_gain[0]))  # fmt: skip
-            out.append((sig.astype(np.float64), fs, ref, inj.onset, inj.end))
-    return out
+    records = devset.mitdb_names(ROOT)
+    return list(qrs_pause.pauses(ROOT, records, lengths=(PAUSE_S,), kinds=("low-amplitude",)))
 
 
 def _score(cfg: DetectorConfig) -> tuple[int, int]:
     """False beats inside the pauses, and reference beats missed within 10 s of them."""
     false = missed = 0
-    for sig, fs, ref, onset, end in _pauses():
-        det = detect_beats(sig, fs, cfg)
-        false += int(((det > onset + int(0.2 * fs)) & (det < end + int(0.1 * fs))).sum())
-        near = ref[(ref > onset - int(10 * fs)) & (ref < end + int(10 * fs))]
-        tol = int(0.15 * fs)
+    for p in _pauses():
+        det = detect_beats(p.signal, p.fs, cfg)
+        false += qrs_pause.false_beats(p, det)
+        near = p.beats[(p.beats > p.onset - int(10 * p.fs)) & (p.beats < p.end + int(10 * p.fs))]
+        tol = int(0.15 * p.fs)
         missed += sum(1 for b in near.tolist() if not (np.abs(det - b) <= tol).any())
     return false, missed
 
