@@ -49,6 +49,12 @@ STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall
 # at most QUIET_MAX windows in a row (then a real drop in amplitude is followed)
 QUIET_LEVEL = 0.2
 QUIET_MAX = 15
+# a lead quiet for LOST_WINDOWS windows in a row while another clean lead showed a QRS (a window
+# maximum of at least SHOW_LEVEL x its ref) within the last LOST_WINDOWS windows has lost its
+# signal: it leaves the weights (see _next_weights)
+LOST_WINDOWS = 3
+SHOW_LEVEL = 0.5
+DARK_MAX = 1000.0  # windows without a QRS-level maximum are counted up to this (bounded state)
 
 
 class LeadFlag(IntFlag):
@@ -142,6 +148,8 @@ def _next_weights(
     busy: NDArray[np.float64],
     floor: NDArray[np.float64],
     lfloor: NDArray[np.float64],
+    quiet: NDArray[np.float64],
+    dark: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Lead weights (amplitude units) for the next window.
 
@@ -166,9 +174,29 @@ def _next_weights(
     lead's current floor (which turns the rule above off, and let a tall-P/T lead count its waves
     as beats). Noise bursts of minutes barely lift a clean lead's long-term floor, so under noise
     on every lead nothing changes.
+
+    Signal lost on one lead: a lead ``quiet`` for ``LOST_WINDOWS`` windows in a row (slope maximum
+    below ``QUIET_LEVEL`` x its QRS slope) is left out while another lead is live: clean in the
+    last window, a window maximum of at least ``SHOW_LEVEL`` x its QRS slope within the last
+    ``LOST_WINDOWS`` windows (``dark``: windows in a row without one) and no tall non-QRS waves
+    (long-term floor below ``STRUCTURAL_FLOOR``). Without it the lost lead, never busy and with its
+    QRS reference held, became the busy-ness rule's reference and scaled the lead still carrying
+    the beats down to nearly nothing (``bench/qrs_leadloss.py``: 2226 of 4922 beats missed in 156
+    spells of 20 s; MIT-BIH 116's lead-1 signal loss: 5). In a pause every lead is quiet and none is
+    live, so nothing changes. Three windows, because at slow rates a 1-s window often holds no
+    QRS, and a sinus pause of 2 s is not a lost lead (with two, 201's pauses let its tall-P/T
+    copy's second lead take over, and it placed a beat on its T wave); clean, because a lead whose
+    QRS is tiny shows a pause's baseline noise at its QRS level (101's second lead: false beats in
+    spliced pauses); not structural, because a lead carrying tall P waves shows them at its QRS
+    level through a ventricular standstill (a guard, not measured: the dev set has no such case).
     """
     clean = flags == 0
     usable = (flags & _UNUSABLE) == 0
+    lost = quiet >= LOST_WINDOWS
+    if lost.any():  # rare: skip on most windows
+        live = clean & (dark < LOST_WINDOWS) & (lfloor < STRUCTURAL_FLOOR) & (ref > 0)
+        out = lost & live.any(axis=0)
+        clean, usable = clean & ~out, usable & ~out
     pick = np.where(clean.any(axis=0), clean, usable)
     ok = pick & (ref > 0)
     busy = np.maximum(busy, 0.01)
@@ -193,7 +221,7 @@ class WindowQuality:
     FIELDS = (
         "q_win", "q_n", "q_nnan", "q_vmin", "q_vmax", "q_cmin", "q_cmax", "q_emax",
         "q_chi", "q_hist", "q_busy", "q_nhist", "q_weight", "q_cummax", "q_sub", "q_subcur", "q_lfm",
-        "q_quiet",
+        "q_quiet", "q_dark",
     )  # fmt: skip
 
     def __init__(self, window: int, n_leads: int) -> None:
@@ -217,6 +245,7 @@ class WindowQuality:
         self.q_subcur = np.zeros((n_leads, SUBWINDOWS))  # sub-window maxima of the current window
         self.q_lfm = np.full(n_leads, np.inf)  # long-term floor per lead (inf: none seen yet)
         self.q_quiet = np.zeros(n_leads)  # quiet windows in a row kept out of q_hist, per lead
+        self.q_dark = np.zeros(n_leads)  # windows in a row without a QRS-level maximum, per lead
         # first sample of each sub-window, relative to the window start
         self._sub_start = np.array([-(-i * window // SUBWINDOWS) for i in range(SUBWINDOWS)])
 
@@ -242,13 +271,15 @@ class WindowQuality:
         busy: NDArray[np.float64],
         sub: NDArray[np.float64],
         const: NDArray[np.bool_],
-    ) -> None:
+    ) -> NDArray[np.float64]:
         # a constant window says nothing about QRS size: repeat the last value instead; nor does
         # a quiet one (QUIET_LEVEL), once the history is full: without it the median fell 25x
         # 4-5 s into a pause, the weights rose with it and the baseline's noise became beats
         last = self.q_hist[:, -1] if self.q_nhist else np.zeros(self.n_leads)
         keep = np.where(const, last, emax)
         if self.q_nhist >= HISTORY:
+            dark = emax < SHOW_LEVEL * self._ref()
+            self.q_dark = np.where(dark, np.minimum(self.q_dark + 1, DARK_MAX), 0.0)
             low = ~const & (emax < QUIET_LEVEL * self._ref())
             keep = np.where(low & (self.q_quiet < QUIET_MAX), last, keep)
             more = np.minimum(self.q_quiet + 1, QUIET_MAX)
@@ -261,6 +292,7 @@ class WindowQuality:
         keeps = np.where(const[:, None], lasts, sub)
         self.q_sub = np.concatenate([self.q_sub[:, SUBWINDOWS:], keeps], axis=1)
         self.q_nhist += 1
+        return self.q_quiet.copy()
 
     def _floor(self) -> NDArray[np.float64]:
         """Between-beat floor per lead: the median quarter-window slope maximum over the history,
@@ -283,15 +315,19 @@ class WindowQuality:
             n, self.q_nnan, self.q_vmin, self.q_vmax, self.q_cmin + self.q_cmax, self.q_emax,
             self.q_chi, self._ref(),
         )  # fmt: skip
+        quiet = self.q_quiet  # quiet windows in a row, after this one
         if n == self.window:
-            self._push_history(self.q_emax, self.q_chi / n, self.q_subcur, self.q_vmax <= self.q_vmin)
+            quiet = self._push_history(
+                self.q_emax, self.q_chi / n, self.q_subcur, self.q_vmax <= self.q_vmin
+            )
+        dark = self.q_dark.copy()
         ref, floor = self._ref(), self._floor()  # with this window in the history
         low = _lowest_floor(flags, ref, floor)
         win = QualityWindow(start, n, tuple(flags.tolist()), float(_scores(flags[:, None])[0]), low)
         # the long-term floor follows usable windows once the lead's history is full
         seen = ((flags & _UNUSABLE) == 0) & (self.q_nhist >= HISTORY)
         self.q_lfm = _follow(self.q_lfm, floor[:, None], seen[:, None])[:, 0]
-        self.q_weight = _next_weights(flags, ref, self._busy(), floor, self.q_lfm)
+        self.q_weight = _next_weights(flags, ref, self._busy(), floor, self.q_lfm, quiet, dark)
         self.q_win += 1
         self.q_n = 0
         self.q_nnan[:] = 0
@@ -332,12 +368,15 @@ class WindowQuality:
         # quiet windows (see _push_history): if none is quiet against these refs, none is held
         # and the refs stand; else the hold is a recurrence through the median, stepped per window
         if (~const & (emax < QUIET_LEVEL * refs[:, :k])).any():
-            seq, self.q_quiet = _quiet_hold(seq, emax, const, self.q_quiet)
+            seq, quiet = _quiet_hold(seq, emax, const, self.q_quiet)
             win_view = np.lib.stride_tricks.sliding_window_view(seq, HISTORY, axis=1)
             refs = _median_last(win_view)
-        else:
-            self.q_quiet = np.where(const.all(axis=1), self.q_quiet, 0.0)
+        else:  # quiet windows in a row after each window: carried through constant ones only
+            quiet = np.where(np.logical_and.accumulate(const, axis=1), self.q_quiet[:, None], 0.0)
+        self.q_quiet = quiet[:, -1].copy()
         ref = refs[:, :k]
+        dark = _runs(emax < SHOW_LEVEL * ref, self.q_dark)
+        self.q_dark = dark[:, -1].copy()
         chi = (NOISE_LEVEL * ref[:, :, None] < E).sum(axis=2)
         bseq = np.concatenate([self.q_busy, chi / w], axis=1)
         if const.any():
@@ -363,10 +402,13 @@ class WindowQuality:
         wts = np.empty((L, k))
         wts[:, 0] = self.q_weight
         if k > 1:
-            wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k], floors[:, 1:k], lfl[:, :-1])
+            wts[:, 1:] = _next_weights(flags[:, :-1], ref[:, 1:], busy[:, 1:k], floors[:, 1:k], lfl[:, :-1],
+                                       quiet[:, :-1], dark[:, :-1])
         weights[:] = np.repeat(wts, w, axis=1)
         mask[:] = np.repeat(_mask(wts), w)
-        self.q_weight = _next_weights(flags[:, -1], refs[:, k], busy[:, k], floors[:, k], lfl[:, -1])
+        self.q_weight = _next_weights(
+            flags[:, -1], refs[:, k], busy[:, k], floors[:, k], lfl[:, -1], quiet[:, -1], dark[:, -1]
+        )
         self.q_hist = seq[:, -HISTORY:].copy()
         self.q_busy = bseq[:, -HISTORY:].copy()
         self.q_sub = sseq[:, -HISTORY * S :].copy()
@@ -485,17 +527,21 @@ def _quiet_hold(
     """The history sequence (leads x HISTORY + k: the full history, then the k new windows'
     maxima ``emax``) with constant windows repeating the entry before them and quiet ones (below
     ``QUIET_LEVEL`` x the median of the HISTORY entries before them) too, at most ``QUIET_MAX``
-    in a row (``count``: quiet windows in a row so far, per lead; returned updated). The same
-    steps as ``_push_history`` one window at a time, in Python floats: the same IEEE operations
-    (the median as ``_median_last`` takes it), so the result does not depend on chunking."""
+    in a row (``count``: quiet windows in a row so far, per lead; returned as the count after
+    each window, leads x k). The same steps as ``_push_history`` one window at a time, in Python
+    floats: the same IEEE operations (the median as ``_median_last`` takes it), so the result does
+    not depend on chunking."""
     out = seq.tolist()
     em, flat, cnt = emax.tolist(), const.tolist(), count.tolist()
+    counts = np.empty(emax.shape)
     h = HISTORY // 2
     for i, row in enumerate(out):
         c = cnt[i]
+        after = counts[i]
         for j in range(HISTORY, len(row)):
             if flat[i][j - HISTORY]:
                 row[j] = row[j - 1]
+                after[j - HISTORY] = c
                 continue
             srt = sorted(row[j - HISTORY : j])
             v = em[i][j - HISTORY]
@@ -505,8 +551,19 @@ def _quiet_hold(
             else:
                 row[j] = v
                 c = 0.0
-        cnt[i] = c
-    return np.array(out), np.array(cnt, dtype=np.float64)
+            after[j - HISTORY] = c
+    return np.array(out), counts
+
+
+def _runs(b: NDArray[np.bool_], count: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Length of the run of True ending at each of k windows (``b``: leads x k), continuing
+    ``count`` (per lead) from before them, at most ``DARK_MAX``: what ``_push_history`` counts one
+    window at a time (small integers in floats: exact either way)."""
+    k = b.shape[1]
+    idx = np.arange(k, dtype=np.float64)
+    reset = np.maximum.accumulate(np.where(b, -1.0, idx), axis=1)  # last window not in a run
+    runs = np.where(reset < 0, count[:, None] + idx + 1, idx - reset)
+    return np.minimum(runs, DARK_MAX)
 
 
 def _median_last(a: NDArray[np.float64]) -> NDArray[np.float64]:

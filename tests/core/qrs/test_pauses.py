@@ -22,6 +22,7 @@ from bench import qrs_devset as devset
 from bench import qrs_pause
 from ecgdash.core.qrs import DetectorConfig, detect_beats, quality
 from tests.helpers.alarm_signals import splice_pause
+from tests.helpers.qrs_chunks import assert_chunk_invariant
 
 ROOT = devset.shared_data_dir()
 pytestmark = pytest.mark.skipif(ROOT is None, reason=f"no shared data (set ${devset.ENV})")
@@ -68,8 +69,6 @@ def test_quiet_hold_is_chunk_invariant() -> None:
     past ``QUIET_MAX`` (a 20-s pause)."""
     import wfdb
 
-    from ecgdash.core.qrs import StreamingQRSDetector
-
     assert ROOT is not None
     r = wfdb.rdrecord(str(ROOT / "mitdb" / "122"), physical=False)
     sig, fs = r.d_signal.astype(np.int16), float(r.fs)
@@ -77,22 +76,4 @@ def test_quiet_hold_is_chunk_invariant() -> None:
     for at, pause in ((100, 5.0), (300, 20.0)):
         sig, beats, _ = splice_pause(sig, beats, fs, int(at * fs), pause, "low-amplitude", seed=at,
                                      gain=float(r.adc_gain[0]))  # fmt: skip
-    x = sig[: int(500 * fs)].astype(np.float64)
-    one = StreamingQRSDetector(fs, x.shape[1])
-    res, end = one.process(x), one.finish()  # whole windows in blocks
-    want, want_w = res.beats + end.beats, res.windows + end.windows
-    rng = np.random.default_rng(7)
-    # random chunks with state round trips (both paths), and 97-sample chunks: no chunk then holds
-    # a whole window, so every window closes one at a time
-    for sizes in (lambda: int(rng.integers(1, 3000)), lambda: 97):
-        det, got, got_w, i = StreamingQRSDetector(fs, x.shape[1]), [], [], 0
-        while i < x.shape[0]:
-            n = sizes()
-            r = det.process(x[i : i + n])
-            got, got_w, i = got + r.beats, got_w + r.windows, i + n
-            if rng.random() < 0.05:
-                det = StreamingQRSDetector.from_bytes(det.to_bytes())
-        r = det.finish()
-        assert got + r.beats == want
-        # the windows' floors are relative to the QRS reference: they show a hold that differs
-        assert got_w + r.windows == want_w
+    assert_chunk_invariant(sig[: int(500 * fs)].astype(np.float64), fs)
