@@ -10,9 +10,10 @@ candidate between the lower and the upper threshold becomes a beat when, looking
 ``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the beat cycle
 (``_search_cycle``), if it reaches ``searchback_min`` x the QRS level the last beat left (the
 level halves every ``recover_s`` without a beat, so in a pause the lower threshold would
-otherwise sink to the baseline's noise). Only such candidates, and weak premature ones (see
-``_interposed``), wait for the look-ahead; every other candidate is decided as soon as it is
-known.
+otherwise sink to the baseline's noise; and while every lead has been quiet for
+``quality.PAUSE_WINDOWS`` windows it halves no further than ``pause_floor`` x that level). Only
+such candidates, and weak premature ones (see ``_interposed``), wait for the look-ahead; every
+other candidate is decided as soon as it is known.
 
 Chunk invariance: every operation is either element-wise, an exact reduction (max, counts,
 medians), a strictly sequential recurrence carried in the state (``sosfilt`` with ``zi``, the
@@ -117,9 +118,11 @@ class StreamingQRSDetector:
         self.fbuf = np.zeros(0)  # integrated feature
         self.ebuf = np.zeros(0)  # combined slope energy
         self.gbuf = np.zeros(0)  # combined |band-pass| for locating the R peak
-        self.mbuf = np.zeros(0)  # bit mask of the leads in use, per sample
+        # per sample: bit mask of the leads in use, and bit n_leads set in a pause (every lead quiet
+        # for quality.PAUSE_WINDOWS windows; the beat's leads are read from the lower bits only)
+        self.mbuf = np.zeros(0)
         self.rr = np.zeros(RR_HISTORY)  # last RR intervals, samples
-        self.pend = np.zeros((0, 5))  # candidates: c, value, slope, loc, lead mask
+        self.pend = np.zeros((0, 5))  # candidates: c, value, slope, loc, lead mask (+ pause bit)
         self.ready = np.zeros((0, 4))  # decided beats: loc, c, searchback, lead mask
         self.qring = np.full((QUALITY_RING, 3), -1.0)  # recent windows: index, score, floor
         # derived from rr and n_rr, not state of their own: refractory period (samples),
@@ -245,7 +248,7 @@ class StreamingQRSDetector:
         self.prev_bp = bp[:, -1].copy()
         if self._q.q_win == 0:  # before any quality history: ignore float residue of a flat line
             slope[slope <= 1e-9 * np.abs(x)] = 0.0
-        sw, mask, wins = self._q.update(self.n_seen, x, bad, slope)
+        sw, mask, pause, wins = self._q.update(self.n_seen, x, bad, slope)
         out.windows.extend(self._note_windows(wins))
         if L == 1:
             ec = slope[0] * sw[0]
@@ -264,7 +267,7 @@ class StreamingQRSDetector:
         self.fbuf = np.concatenate([self.fbuf, run])
         self.ebuf = np.concatenate([self.ebuf, ec])
         self.gbuf = np.concatenate([self.gbuf, g])
-        self.mbuf = np.concatenate([self.mbuf, mask])
+        self.mbuf = np.concatenate([self.mbuf, mask + pause * float(1 << L)])
         self.n_seen += n
         if not self.initialized and self.n_seen >= d.init:
             self._init_levels()
@@ -333,7 +336,8 @@ class StreamingQRSDetector:
             c = int(c)
             gap = c - last_c if last_c >= 0 else 1 << 60
             if gap > d.recover and c - self.last_decay > d.recover:
-                spk = max(0.5 * spk, npk)
+                in_pause = int(mask) >> self.n_leads & 1
+                spk = max(0.5 * spk, npk, self.config.pause_floor * self.spk_beat if in_pause else 0.0)
                 self.last_decay = c
             thr1 = npk + frac * (spk - npk)
             thr2 = 0.5 * thr1

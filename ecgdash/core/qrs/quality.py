@@ -55,6 +55,9 @@ QUIET_MAX = 15
 LOST_WINDOWS = 3
 SHOW_LEVEL = 0.5
 DARK_MAX = 1000.0  # windows without a QRS-level maximum are counted up to this (bounded state)
+# every lead quiet for PAUSE_WINDOWS windows in a row: a pause (the detector's QRS level then stops
+# halving at DetectorConfig.pause_floor)
+PAUSE_WINDOWS = 2
 
 
 class LeadFlag(IntFlag):
@@ -346,6 +349,7 @@ class WindowQuality:
         e: NDArray[np.float64],
         weights: NDArray[np.float64],
         mask: NDArray[np.float64],
+        pause: NDArray[np.float64],
     ) -> list[QualityWindow]:
         """Vectorised path for k >= 1 whole windows once the history is full."""
         L, w = self.n_leads, self.window
@@ -373,6 +377,9 @@ class WindowQuality:
             refs = _median_last(win_view)
         else:  # quiet windows in a row after each window: carried through constant ones only
             quiet = np.where(np.logical_and.accumulate(const, axis=1), self.q_quiet[:, None], 0.0)
+        # a pause in window j: every lead quiet for PAUSE_WINDOWS windows after window j - 1
+        before = np.concatenate([self.q_quiet[:, None], quiet[:, :-1]], axis=1)
+        pause[:] = np.repeat((before.min(axis=0) >= PAUSE_WINDOWS).astype(np.float64), w)
         self.q_quiet = quiet[:, -1].copy()
         ref = refs[:, :k]
         dark = _runs(emax < SHOW_LEVEL * ref, self.q_dark)
@@ -456,18 +463,20 @@ class WindowQuality:
     # -- main entry ----------------------------------------------------------------------
     def update(
         self, start: int, x: NDArray[np.float64], nan: NDArray[np.bool_], e: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[QualityWindow]]:
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[QualityWindow]]:
         """Consume a chunk (leads x samples) starting at absolute sample ``start``.
 
         ``e`` is the absolute slope of the band-passed signal. Returns the per-sample lead
         weights for the combined detection feature (shape like ``e``), the per-sample bit mask
-        of the leads in use, and the windows completed in this chunk. Whole windows are
+        of the leads in use, per sample 1 where every lead had been quiet for ``PAUSE_WINDOWS``
+        windows when its window began (else 0), and the windows completed in this chunk. Whole windows are
         processed vectorised; one Python step per partial window.
         """
         w = self.window
         n = x.shape[1]
         weights = np.empty_like(e)
         mask = np.empty(n)
+        pause = np.empty(n)
         done: list[QualityWindow] = []
         pos = 0
         while pos < n:
@@ -475,7 +484,7 @@ class WindowQuality:
             if self.q_n == 0 and self.q_nhist >= HISTORY and k > 0:
                 sl = slice(pos, pos + k * w)
                 done.extend(self._full_windows(start + pos, x[:, sl], nan[:, sl], e[:, sl],
-                                               weights[:, sl], mask[sl]))  # fmt: skip
+                                               weights[:, sl], mask[sl], pause[sl]))  # fmt: skip
                 pos += k * w
                 continue
             take = min(w - self.q_n, n - pos)
@@ -486,11 +495,12 @@ class WindowQuality:
             else:
                 weights[:, sl] = self.q_weight[:, None]
                 mask[sl] = _mask(self.q_weight[:, None])[0]
+            pause[sl] = float(self.q_quiet.min() >= PAUSE_WINDOWS)
             self._accumulate(x[:, sl], nan[:, sl], e[:, sl])
             pos += take
             if self.q_n == w:
                 done.append(self._close(start + pos - w))
-        return weights, mask, done
+        return weights, mask, pause, done
 
     def finish(self, end: int) -> list[QualityWindow]:
         """Close the last, partial window at end of stream."""
