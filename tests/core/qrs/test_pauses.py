@@ -74,10 +74,10 @@ def test_qrs_level_stops_halving_in_a_long_pause() -> None:
     assert missed <= missed0 + 1, (missed, missed0)
 
 
-def test_quiet_hold_is_chunk_invariant() -> None:
-    """Quiet windows are held by a recurrence through the median, stepped per window in a block and
-    one window at a time otherwise: any chunking, with state round trips, gives the same beats, also
-    past ``QUIET_MAX`` (a 20-s pause)."""
+@cache
+def _spliced_122() -> tuple[np.ndarray, float]:
+    """MIT-BIH 122 (ADC units, as float) with a 5-s pause at 100 s and a 20-s one (past
+    ``QUIET_MAX``) at 300 s, both low-amplitude baseline."""
     import wfdb
 
     assert ROOT is not None
@@ -87,7 +87,15 @@ def test_quiet_hold_is_chunk_invariant() -> None:
     for at, pause in ((100, 5.0), (300, 20.0)):
         sig, beats, _ = splice_pause(sig, beats, fs, int(at * fs), pause, "low-amplitude", seed=at,
                                      gain=float(r.adc_gain[0]))  # fmt: skip
-    assert_chunk_invariant(sig[: int(500 * fs)].astype(np.float64), fs)
+    return sig.astype(np.float64), fs
+
+
+def test_quiet_hold_is_chunk_invariant() -> None:
+    """Quiet windows are held by a recurrence through the median, stepped per window in a block and
+    one window at a time otherwise: any chunking, with state round trips, gives the same beats, also
+    past ``QUIET_MAX`` (a 20-s pause)."""
+    sig, fs = _spliced_122()
+    assert_chunk_invariant(sig[: int(500 * fs)], fs)
 
 
 def test_pause_flag_is_the_same_in_any_chunking() -> None:
@@ -95,16 +103,8 @@ def test_pause_flag_is_the_same_in_any_chunking() -> None:
     the detector, fed in one block against 97-sample chunks (every window then closes one at a
     time). Checked directly: the flag moves beats only where the QRS level reaches its floor, so a
     one-window shift of it in one path can leave every beat as it was."""
-    import wfdb
-
-    assert ROOT is not None
-    r = wfdb.rdrecord(str(ROOT / "mitdb" / "122"), physical=False)
-    sig, fs = r.d_signal.astype(np.int16), float(r.fs)
-    beats = devset.load_mitdb(str(ROOT), "122").beats
-    for at, pause in ((100, 5.0), (300, 20.0)):
-        sig, beats, _ = splice_pause(sig, beats, fs, int(at * fs), pause, "low-amplitude", seed=at,
-                                     gain=float(r.adc_gain[0]))  # fmt: skip
-    x = sig[: int(400 * fs)].astype(np.float64).T.copy()
+    sig, fs = _spliced_122()
+    x = sig[: int(400 * fs)].T.copy()
     e = np.abs(np.diff(x, axis=1, prepend=x[:, :1]))
     nan = np.zeros(x.shape, dtype=bool)
     w = int(fs)
