@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import signal as sps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import qrs_devset as devset  # noqa: E402  (a sibling script, not an installed module)
+
+from tests.helpers.alarm_signals import baseline_fill  # noqa: E402
 
 AT_S = (200, 700, 1300)  # where in each record (s) a spell starts
 SECONDS = 20.0
@@ -51,19 +52,12 @@ class Loss:
 def lose_lead(
     adc: np.ndarray, fs: float, lead: int, start: int, n: int, gain: float, seed: int
 ) -> np.ndarray:
-    """``adc`` with ``lead`` replaced from ``start`` for ``n`` samples by low-amplitude baseline
-    (as ``tests/helpers/alarm_signals.splice_pause`` fills a pause), ramped in and out from the
-    lead's own level so no step looks like a QRS."""
+    """``adc`` with ``lead`` replaced from ``start`` for ``n`` samples by the low-amplitude
+    baseline the pause splice fills with (``tests/helpers/alarm_signals.baseline_fill``), ramped in
+    and out from the lead's own level so no step looks like a QRS."""
     out = adc.astype(np.float64).copy()
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) / fs
-    sos = sps.butter(2, [1.0, 30.0], btype="bandpass", fs=fs, output="sos")
-    noise = sps.sosfiltfilt(sos, rng.standard_normal(n))
-    noise *= 0.015 * gain / max(float(noise.std()), 1e-9)
-    wander = 0.03 * gain * np.sin(2 * np.pi * 0.25 * t)
-    a, b = out[start, lead], out[start + n - 1, lead]
-    ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.5)
-    out[start : start + n, lead] = np.round(a + (b - a) * t / t[-1] + ramp * (noise + wander))
+    ends = out[[start, start + n - 1]][:, [lead]]
+    out[start : start + n, lead] = np.round(baseline_fill(n, fs, ends[0], ends[1], gain, seed)[:, 0])
     return out
 
 

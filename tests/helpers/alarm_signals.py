@@ -28,6 +28,22 @@ def _after(beats: np.ndarray, index: int) -> int:
     return k
 
 
+def baseline_fill(n: int, fs: float, level: np.ndarray, end_level: np.ndarray, gain: float,
+                  seed: int) -> np.ndarray:  # fmt: skip
+    """``n`` samples (x leads) of low-amplitude baseline without any QRS: about 0.015 mV of 1-30 Hz
+    noise and 0.03 mV of 0.25-Hz wander (``gain`` ADC units per mV), ramped in and out over 0.5 s
+    from ``level`` to ``end_level`` (per lead), so no step makes a false QRS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / fs
+    sos = sps.butter(2, [1.0, 30.0], btype="bandpass", fs=fs, output="sos")
+    noise = sps.sosfiltfilt(sos, rng.standard_normal((n, level.size)), axis=0)
+    noise *= 0.015 * gain / max(noise.std(), 1e-9)
+    wander = 0.03 * gain * np.sin(2 * np.pi * 0.25 * t)[:, None]
+    ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.5)[:, None]
+    base = level + (end_level - level) * (t / t[-1])[:, None]
+    return base + ramp * (noise + wander)
+
+
 def splice_pause(adc: np.ndarray, beats: np.ndarray, fs: float, at: int, pause_s: float,
                  how: str = "flat", seed: int = 0, gain: float = 200.0
                  ) -> tuple[np.ndarray, np.ndarray, Injected]:
@@ -46,17 +62,7 @@ def splice_pause(adc: np.ndarray, beats: np.ndarray, fs: float, at: int, pause_s
     if how == "flat":
         fill = np.repeat(level[None, :], n, axis=0)
     elif how == "low-amplitude":
-        rng = np.random.default_rng(seed)
-        t = np.arange(n) / fs
-        sos = sps.butter(2, [1.0, 30.0], btype="bandpass", fs=fs, output="sos")
-        noise = sps.sosfiltfilt(sos, rng.standard_normal((n, adc.shape[1])), axis=0)
-        noise *= 0.015 * gain / max(noise.std(), 1e-9)
-        wander = 0.03 * gain * np.sin(2 * np.pi * 0.25 * t)[:, None]
-        # start and end on the record's own level, so no step makes a false QRS
-        ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.5)[:, None]
-        end_level = adc[resume].astype(np.float64)
-        base = level + (end_level - level) * (t / t[-1])[:, None]
-        fill = base + ramp * (noise + wander)
+        fill = baseline_fill(n, fs, level, adc[resume].astype(np.float64), gain, seed)
     else:
         raise ValueError(f"unknown pause kind {how!r}")
     out = np.concatenate([adc[:cut], np.round(fill).astype(np.int16), adc[resume:]])
