@@ -7,7 +7,9 @@ with the alarm tests' helper (``tests/helpers/alarm_signals.splice_pause``: from
 a flat line or low-amplitude baseline wander and noise on every lead, then the record again from
 0.25 s before its next beat), three places per record, and counts the beats the detector (all
 leads) reports inside the pause. Every one is false. ``--noise`` scales the low-amplitude fill
-(1 = 0.015 mV noise and 0.03 mV wander, as the alarm tests use).
+(1 = 0.015 mV noise and 0.03 mV wander, as the alarm tests use). ``--lead-off K`` makes lead K a
+flat line for the whole record (its electrode off from the start): the pause is then on the other
+lead alone, and the detector should do as well as on that lead alone.
 
     python bench/qrs_pause.py --data-dir ../shared/data --json out.json
 """
@@ -52,8 +54,10 @@ class Pause:
 
 
 def pauses(root: Path, records: list[str], lengths: tuple[float, ...] = PAUSES_S,
-           kinds: tuple[str, ...] = KINDS, noise: float = 1.0) -> Iterator[Pause]:  # fmt: skip
-    """Every record with a pause of every length and kind spliced at each of ``AT_S``."""
+           kinds: tuple[str, ...] = KINDS, noise: float = 1.0,
+           lead_off: int | None = None) -> Iterator[Pause]:  # fmt: skip
+    """Every record with a pause of every length and kind spliced at each of ``AT_S``; with
+    ``lead_off`` (0-based) that lead is a flat line at 0 throughout."""
     import wfdb
 
     for rec in records:
@@ -65,6 +69,8 @@ def pauses(root: Path, records: list[str], lengths: tuple[float, ...] = PAUSES_S
             for how in kinds:
                 for at in AT_S:
                     sig, ref, inj = splice_pause(adc, beats, fs, int(at * fs), pause, how, seed=at, gain=gain)
+                    if lead_off is not None:
+                        sig[:, lead_off] = 0
                     yield Pause(rec, pause, how, at, sig.astype(np.float64), fs, ref, inj.onset, inj.end)
 
 
@@ -75,14 +81,14 @@ def false_beats(p: Pause, det: np.ndarray) -> int:
     return int(((det > lo) & (det < hi)).sum())
 
 
-def run(root: Path, records: list[str], noise: float) -> list[dict[str, object]]:
+def run(root: Path, records: list[str], noise: float, lead_off: int | None = None) -> list[dict[str, object]]:
     from tqdm import tqdm
 
     from ecgdash.core.qrs import detect_beats
 
     rows: list[dict[str, object]] = []
     total = len(records) * len(PAUSES_S) * len(KINDS) * len(AT_S)
-    for p in tqdm(pauses(root, records, noise=noise), total=total, desc="pauses"):
+    for p in tqdm(pauses(root, records, noise=noise, lead_off=lead_off), total=total, desc="pauses"):
         false = false_beats(p, detect_beats(p.signal, p.fs))
         rows.append({"record": p.record, "pause_s": p.pause_s, "kind": p.kind, "at_s": p.at_s,
                      "false_beats": false})  # fmt: skip
@@ -94,12 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=devset.shared_data_dir())
     ap.add_argument("--records", nargs="*", help="only these MIT-BIH records (default: all shared)")
     ap.add_argument("--noise", type=float, default=1.0, help="scale of the low-amplitude fill (default 1)")
+    ap.add_argument("--lead-off", type=int, choices=(1, 2), help="this lead is a flat line throughout")
     ap.add_argument("--json", type=Path, help="write per-pause results and the summary here")
     args = ap.parse_args(argv)
     if args.data_dir is None or not (args.data_dir / "mitdb").is_dir():
         ap.error("no MIT-BIH data: pass --data-dir (the folder holding mitdb/)")
     records = args.records or devset.mitdb_names(args.data_dir)
-    rows = run(args.data_dir, records, args.noise)
+    off = None if args.lead_off is None else args.lead_off - 1
+    rows = run(args.data_dir, records, args.noise, off)
     summary = []
     print(
         f"{'pause':>6} {'fill':>14} | {'pauses':>6} {'false beats':>11} {'per pause':>9} "
@@ -115,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"noise": args.noise, "summary": summary, "rows": rows}, indent=1))
+        out = {"noise": args.noise, "lead_off": args.lead_off, "summary": summary, "rows": rows}
+        args.json.write_text(json.dumps(out, indent=1))
     return 0
 
 

@@ -33,9 +33,9 @@ class DetectorConfig:
     # halves every recover_s, and search-back's half threshold would reach the baseline's noise
     searchback_min: float = 0.2
     recover_s: float = 1.5  # halve the signal level when no beat for this long
-    # ... but not below this x the level the last beat left while every lead has been quiet for
-    # quality.PAUSE_WINDOWS windows (a pause: nothing there is a QRS, and halving on took the main
-    # threshold down to the baseline's largest peaks 5-8 s into it)
+    # ... but not below this x the level the last beat left while every lead in use has been quiet
+    # for quality.PAUSE_WINDOWS windows (a pause: nothing there is a QRS, and halving on took the
+    # main threshold down to the baseline's largest peaks 5-8 s into it)
     pause_floor: float = 0.25
     thr_frac: float = 0.35  # main threshold between noise (0) and signal (1) levels
     weak_frac: float = 0.6  # a candidate below this x the QRS level may be interposed noise

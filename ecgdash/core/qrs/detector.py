@@ -10,7 +10,7 @@ candidate between the lower and the upper threshold becomes a beat when, looking
 ``lookahead_s`` ahead, no beat would otherwise occur for ``searchback`` x the beat cycle
 (``_search_cycle``), if it reaches ``searchback_min`` x the QRS level the last beat left (the
 level halves every ``recover_s`` without a beat, so in a pause the lower threshold would
-otherwise sink to the baseline's noise; and while every lead has been quiet for
+otherwise sink to the baseline's noise; and while every lead in use has been quiet for
 ``quality.PAUSE_WINDOWS`` windows it halves no further than ``pause_floor`` x that level). Only
 such candidates, and weak premature ones (see ``_interposed``), wait for the look-ahead; every
 other candidate is decided as soon as it is known.
@@ -118,8 +118,8 @@ class StreamingQRSDetector:
         self.fbuf = np.zeros(0)  # integrated feature
         self.ebuf = np.zeros(0)  # combined slope energy
         self.gbuf = np.zeros(0)  # combined |band-pass| for locating the R peak
-        # per sample: bit mask of the leads in use, and bit n_leads set in a pause (every lead quiet
-        # for quality.PAUSE_WINDOWS windows; the beat's leads are read from the lower bits only)
+        # per sample: bit mask of the leads in use, and bit n_leads set in a pause (every lead in
+        # use quiet for quality.PAUSE_WINDOWS windows; a beat's leads are read from the lower bits)
         self.mbuf = np.zeros(0)
         self.rr = np.zeros(RR_HISTORY)  # last RR intervals, samples
         self.pend = np.zeros((0, 5))  # candidates: c, value, slope, loc, lead mask (+ pause bit)

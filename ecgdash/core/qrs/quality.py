@@ -55,8 +55,8 @@ QUIET_MAX = 15
 LOST_WINDOWS = 3
 SHOW_LEVEL = 0.5
 DARK_MAX = 1000.0  # windows without a QRS-level maximum are counted up to this (bounded state)
-# every lead quiet for PAUSE_WINDOWS windows in a row: a pause (the detector's QRS level then stops
-# halving at DetectorConfig.pause_floor)
+# every lead in use (see _pause) quiet for PAUSE_WINDOWS windows in a row: a pause (the detector's
+# QRS level then stops halving at DetectorConfig.pause_floor)
 PAUSE_WINDOWS = 2
 
 
@@ -137,6 +137,16 @@ def _lowest_floor(
     1 when there is none."""
     ok = ((flags & _UNUSABLE) == 0) & (ref > 0)
     return np.where(ok, floor, np.inf).min(axis=0).clip(max=1.0)
+
+
+def _pause(quiet: NDArray[np.float64], wts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """1.0 where a window is in a pause, else 0.0 (leads on axis 0): every lead in use (non-zero
+    weight) quiet for ``PAUSE_WINDOWS`` windows in a row before it; every lead when none is in use.
+    A lead left out of the weights (off, flat, noisy while another lead is clean, or lost) cannot
+    veto it: with one electrode off, a pause on the other lead is still a pause."""
+    use = wts > 0
+    q = np.where(use.any(axis=0), np.where(use, quiet, np.inf).min(axis=0), quiet.min(axis=0))
+    return (q >= PAUSE_WINDOWS).astype(np.float64)
 
 
 def _mask(wts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -377,9 +387,8 @@ class WindowQuality:
             refs = _median_last(win_view)
         else:  # quiet windows in a row after each window: carried through constant ones only
             quiet = np.where(np.logical_and.accumulate(const, axis=1), self.q_quiet[:, None], 0.0)
-        # a pause in window j: every lead quiet for PAUSE_WINDOWS windows after window j - 1
+        # a pause in window j: every lead in use quiet for PAUSE_WINDOWS windows after window j - 1
         before = np.concatenate([self.q_quiet[:, None], quiet[:, :-1]], axis=1)
-        pause[:] = np.repeat((before.min(axis=0) >= PAUSE_WINDOWS).astype(np.float64), w)
         self.q_quiet = quiet[:, -1].copy()
         ref = refs[:, :k]
         dark = _runs(emax < SHOW_LEVEL * ref, self.q_dark)
@@ -413,6 +422,7 @@ class WindowQuality:
                                        quiet[:, :-1], dark[:, :-1])
         weights[:] = np.repeat(wts, w, axis=1)
         mask[:] = np.repeat(_mask(wts), w)
+        pause[:] = np.repeat(_pause(before, wts), w)
         self.q_weight = _next_weights(
             flags[:, -1], refs[:, k], busy[:, k], floors[:, k], lfl[:, -1], quiet[:, -1], dark[:, -1]
         )
@@ -468,9 +478,10 @@ class WindowQuality:
 
         ``e`` is the absolute slope of the band-passed signal. Returns the per-sample lead
         weights for the combined detection feature (shape like ``e``), the per-sample bit mask
-        of the leads in use, per sample 1 where every lead had been quiet for ``PAUSE_WINDOWS``
-        windows when its window began (else 0), and the windows completed in this chunk. Whole windows are
-        processed vectorised; one Python step per partial window.
+        of the leads in use, per sample 1 where every lead in use had been quiet for
+        ``PAUSE_WINDOWS`` windows when its window began (else 0; see ``_pause``), and the windows
+        completed in this chunk. Whole windows are processed vectorised; one Python step per
+        partial window.
         """
         w = self.window
         n = x.shape[1]
@@ -495,7 +506,7 @@ class WindowQuality:
             else:
                 weights[:, sl] = self.q_weight[:, None]
                 mask[sl] = _mask(self.q_weight[:, None])[0]
-            pause[sl] = float(self.q_quiet.min() >= PAUSE_WINDOWS)
+            pause[sl] = _pause(self.q_quiet[:, None], self.q_weight[:, None])[0]
             self._accumulate(x[:, sl], nan[:, sl], e[:, sl])
             pos += take
             if self.q_n == w:
