@@ -81,8 +81,10 @@ def derive(cfg: DetectorConfig, fs: float) -> Derived:
     lo, hi = cfg.band_hz
     hi = min(hi, 0.45 * fs)
     sos = signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
-    b, a = signal.butter(2, [lo, hi], btype="bandpass", fs=fs)
-    _, gd = signal.group_delay((b, a), w=[10.0], fs=fs)
+    # group delay near 10 Hz: the sum over the second-order sections. The single (b, a)
+    # polynomial loses precision as the poles near the unit circle (scipy warned from about 8 kHz,
+    # was 5 samples off at 16 kHz and negative at 32 kHz); below 4 kHz both round the same.
+    gd = sum(float(signal.group_delay((s[:3], s[3:]), w=[10.0], fs=fs)[1][0]) for s in sos)
 
     def n(sec: float) -> int:
         return max(1, int(round(sec * fs)))
@@ -90,7 +92,7 @@ def derive(cfg: DetectorConfig, fs: float) -> Derived:
     return Derived(
         fs=float(fs),
         sos=sos,
-        delay=int(round(float(gd[0]))),
+        delay=int(round(gd)),
         mwi=n(cfg.mwi_s),
         half=n(cfg.peak_half_s),
         refractory=n(cfg.refractory_s),
