@@ -199,7 +199,21 @@ Message = SampleChunk | PatientMeta | AnnotationBatch
 
 
 def decode(key: bytes | None, value: bytes | None) -> Message:
-    """Decode one message; raises DecodeError naming what is wrong."""
+    """Decode one message; raises DecodeError naming what is wrong.
+
+    Every check below raises DecodeError itself; any other exception out of the checks (a case
+    they missed) is turned into one naming it, so a message can only ever be dead-lettered: the
+    jobs catch DecodeError per message, and anything else would fail the batch, and the same
+    batch again after every restart."""
+    try:
+        return _decode(key, value)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        raise DecodeError(f"undecodable message ({type(exc).__name__}: {exc})"[:200]) from exc
+
+
+def _decode(key: bytes | None, value: bytes | None) -> Message:
     if not key:
         raise DecodeError("missing key (patient id)")
     try:
@@ -280,13 +294,24 @@ def _int(doc: dict, name: str, lo: int, hi: int, what: str = "metadata") -> int:
     return v
 
 
+def _number(v: object) -> float | None:
+    """A JSON number as a float, or None when it is not one (bool, text, ...) or no float holds it
+    (an integer of hundreds of digits: ``float()`` raises OverflowError there)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        return None
+
+
 def _float(doc: dict, name: str, lo: float, hi: float) -> float:
     v = doc.get(name)
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise DecodeError(f"bad metadata: {name} must be a number, got {v!r}"[:200])
-    f = float(v)
+    f = _number(v)
+    if f is None:
+        raise DecodeError(f"bad metadata: {name} must be a number of float range, got {v!r}"[:200])
     if not (math.isfinite(f) and lo <= f <= hi):
-        raise DecodeError(f"bad metadata: {name} {v!r} outside [{lo:g}, {hi:g}] or not finite")
+        raise DecodeError(f"bad metadata: {name} {v!r} outside [{lo:g}, {hi:g}] or not finite"[:200])
     return f
 
 
@@ -317,10 +342,10 @@ def _json_doc(value: bytes, what: str) -> object:
 
 def _fs(doc: dict, what: str) -> float:
     fs = doc.get("fs")
-    if isinstance(fs, bool) or not isinstance(fs, int | float) or not (
-            math.isfinite(fs) and 0 < fs <= MAX_FS_HZ):
+    f = _number(fs)
+    if f is None or not (math.isfinite(f) and 0 < f <= MAX_FS_HZ):
         raise DecodeError(f"bad sampling rate {fs!r} Hz in {what}"[:200])
-    return float(fs)
+    return f
 
 
 def _decode_meta(patient: str, value: bytes) -> PatientMeta:

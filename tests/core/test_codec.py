@@ -9,6 +9,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecgdash.core.codec import (
     PatientMeta,
@@ -316,6 +318,11 @@ YEAR_10000_US = 253_402_300_800_000_000
         (b"p1", resign(GOOD[:16] + struct.pack("<q", YEAR_10000_US) + GOOD[24:]), "stream start"),
         (b"p1", resign(GOOD[:24] + struct.pack("<q", 2**62) + GOOD[32:]), "chunk time"),
         (b"p1", resign(GOOD[:8] + struct.pack("<d", 1e-300) + GOOD[16:]), "chunk"),
+        # JSON integers no float holds (float() raises OverflowError): once a bare exception that
+        # failed the batch, and the same batch after every restart
+        (b"p1", meta_with(fs=10**400), "sampling rate"),
+        (b"p1", meta_with(sig_gain=10**400), "gain"),
+        (b"p1", meta_with(sig_gain=-(10**400)), "gain"),
     ],
 )
 def test_decodable_but_extreme_rejected(key: bytes, value: bytes, reason: str) -> None:
@@ -369,6 +376,7 @@ def test_annotations_round_trip() -> None:
     ({"annotations": [[0, "N", 0, 256, 0, ""]]}, "bad annotations: chan 256 outside"),
     ({"annotations": [[0, "N", 0, 0, 0, "a\x00"]]}, "bad annotations: aux_note must be"),
     ({"annotations": [[10**15, "N", 0, 0, 0, ""]]}, "outside the signal clock's range"),
+    ({"fs": 10**400}, "bad sampling rate"),
 ])
 def test_annotations_rejected(change: dict, reason: str) -> None:
     doc = {"source": "atr", "fs": 360.0, "start_us": 1_700_000_000_000_000,
@@ -383,3 +391,50 @@ def test_annotations_bounded() -> None:
            "annotations": [[i, "N", 0, 0, 0, ""] for i in range(2049)]}
     with pytest.raises(DecodeError, match="2049 in one message"):
         decode(b"p1", _ann_value(doc))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=10**300, max_value=10**500)
+    | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=8,
+)
+_META_FIELDS = ["record", "fs", "start_us", "source_offset", "n_source_samples", "signals",
+                "sig_lead", "sig_gain", "sig_baseline", "sig_adc_res", "sig_adc_zero", "sig_units"]
+_ANN_FIELDS = ["source", "fs", "start_us", "annotations"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(field=st.sampled_from(_META_FIELDS), value=_JSON)
+def test_any_json_in_any_metadata_field_decodes_or_is_named(field: str, value: object) -> None:
+    """Property: whatever JSON value a producer puts in any metadata field, decode() returns or
+    raises DecodeError (a dead letter with its reason), never another exception."""
+    try:
+        decode(b"p1", meta_with(**{field: value}))
+    except DecodeError as e:
+        assert e.reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(_ANN_FIELDS), value=_JSON, item=st.lists(_JSON, min_size=6, max_size=6))
+def test_any_json_in_any_annotation_field_decodes_or_is_named(field: str, value: object, item: list) -> None:
+    doc = {"source": "atr", "fs": 360.0, "start_us": 1_700_000_000_000_000, "annotations": [item]}
+    doc[field] = value
+    try:
+        decode(b"p1", _ann_value(doc))
+    except DecodeError as e:
+        assert e.reason
+
+
+def test_an_unforeseen_failure_inside_decode_is_still_a_decode_error(monkeypatch) -> None:
+    """The backstop: a check that raises something else (a case the checks missed) still gives a
+    DecodeError naming it, so the jobs dead-letter the message instead of failing the batch."""
+    import ecgdash.core.codec as codec
+
+    def broken(patient: str, value: bytes) -> None:
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(codec, "_decode_meta", broken)
+    with pytest.raises(DecodeError) as info:
+        decode(b"p1", encode_meta(META))
+    assert info.value.reason == "undecodable message (OverflowError: int too large to convert to float)"
