@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import wfdb
 
-from ecgdash.core.codec import Annotation, SignalMeta
-from ecgdash.core.errors import RecordError
+from ecgdash.core.codec import MAX_LEADS, Annotation, PatientMeta, SignalMeta, decode, encode_meta
+from ecgdash.core.errors import DecodeError, RecordError
 
 # bytes per sample of each WFDB storage format (a .dat shorter than this promises is truncated)
 _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "24": 3, "32": 4,
@@ -62,7 +62,25 @@ def read_record(path: Path) -> Recording:
         rec = wfdb.rdrecord(str(path), physical=False, return_res=16)
     except Exception as exc:
         raise RecordError(name, f"unreadable signal file: {exc!r}") from exc
-    return _to_recording(name, rec, read_annotations(path))
+    try:
+        out = _to_recording(name, rec, read_annotations(path))
+    except RecordError:
+        raise
+    except Exception as exc:  # a header field none of the checks foresaw: name the record
+        raise RecordError(name, f"unusable header or signal: {exc!r}") from exc
+    _check_carried(out)
+    return out
+
+
+def _check_carried(rec: Recording) -> None:
+    """The record's registration through the consumers' own decoder: a record whose sampling
+    rate, gains, baselines, names or length the pipeline would dead-letter is refused here, before
+    anything of it is published (its samples would all be dead letters of an unknown patient)."""
+    meta = PatientMeta("p", rec.name, rec.fs, 0, 0, rec.n_samples, rec.signals)
+    try:
+        decode(b"p", encode_meta(meta))
+    except (DecodeError, ValueError) as exc:
+        raise RecordError(rec.name, f"the pipeline cannot carry it: {exc}") from exc
 
 
 def read_annotations(path: Path, annotator: str = ANNOTATOR) -> tuple[Annotation, ...]:
@@ -90,8 +108,18 @@ def read_annotations(path: Path, annotator: str = ANNOTATOR) -> tuple[Annotation
 def _check_header(name: str, header: Any, folder: Path) -> None:
     if not header.fs or not math.isfinite(header.fs) or header.fs <= 0:
         raise RecordError(name, f"bad sampling frequency {header.fs!r}")
+    # wfdb reads "101 2 -360 650000" as counter frequency -360 at its default 250 Hz
+    if header.counter_freq is not None and not header.counter_freq > 0:
+        raise RecordError(name, f"bad sampling or counter frequency {header.counter_freq!r}")
     if not header.n_sig or not header.sig_len:
         raise RecordError(name, "header declares no signals or no samples")
+    if header.n_sig > MAX_LEADS:
+        raise RecordError(name, f"{header.n_sig} signals, at most {MAX_LEADS} are supported")
+    spf = [int(v or 1) for v in (header.samps_per_frame or [])]
+    if any(v != 1 for v in spf):
+        # wfdb would average each frame's samples into one: not the samples that were recorded
+        raise RecordError(name, f"multi-frequency record ({max(spf)} samples per frame in a signal) "
+                                "is not supported")
     described = len(header.file_name or [])
     if described != header.n_sig:
         raise RecordError(name, f"header declares {header.n_sig} signals, describes {described}")
@@ -118,20 +146,42 @@ def _to_recording(name: str, rec: Any, annotations: tuple[Annotation, ...] = ())
         raise RecordError(name, f"read {d.shape} samples, header says {rec.sig_len}")
     if d.size and (d.min() < -32768 or d.max() > 32767):
         raise RecordError(name, "ADC values exceed 16 bits")
-    signals = tuple(
-        SignalMeta(
-            lead=str(rec.sig_name[i]), gain=float(rec.adc_gain[i]), baseline=int(rec.baseline[i]),
-            adc_res=int(rec.adc_res[i]), adc_zero=int(rec.adc_zero[i]),
-            units=str(rec.units[i] or "mV"),
-        )
-        for i in range(rec.n_sig)
-    )
+    signals = tuple(_signal_meta(rec, i) for i in range(rec.n_sig))
     if any(s.gain == 0 for s in signals):
         raise RecordError(name, "a signal has zero ADC gain")
     base = None
     if rec.base_date is not None and rec.base_time is not None:
         base = datetime.combine(rec.base_date, rec.base_time)
     return Recording(name, float(rec.fs), base, signals, d.astype(np.int16), annotations)
+
+
+# WFDB's default ADC resolution (bits) per storage format when the header omits it (header(5))
+_DEFAULT_ADC_RES = {"8": 8, "80": 8, "212": 12, "310": 10, "311": 10, "24": 24, "32": 32}
+
+
+def _signal_meta(rec: Any, i: int) -> SignalMeta:
+    """Signal ``i``'s calibration, with WFDB's defaults for the fields a header may omit (after
+    the format every field is optional): ADC zero 0, baseline = ADC zero, resolution by format
+    (16 bits for the others), units mV, and a lead name "signal i" when there is no description."""
+
+    def field(values: Any) -> Any:
+        return values[i] if values is not None and i < len(values) else None
+
+    fmt = str(field(rec.fmt) or "16")
+    zero = field(rec.adc_zero)
+    zero = 0 if zero is None else int(zero)
+    base = field(rec.baseline)
+    res = field(rec.adc_res)
+    gain = field(rec.adc_gain)
+    lead = field(rec.sig_name)
+    return SignalMeta(
+        lead=str(lead) if lead not in (None, "") else f"signal {i}",
+        gain=200.0 if gain is None else float(gain),
+        baseline=zero if base is None else int(base),
+        adc_res=_DEFAULT_ADC_RES.get(fmt, 16) if res is None else int(res),
+        adc_zero=zero,
+        units=str(field(rec.units) or "mV"),
+    )
 
 
 def list_local(folder: Path) -> list[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecgdash.core.codec import (
+    MAX_CHUNK,
     Annotation,
     AnnotationBatch,
     PatientMeta,
@@ -96,6 +97,11 @@ class PatientStream:
         return end / self.recording.fs / speed
 
 
+def _chunk(fs: float) -> int:
+    """Samples per message: one second's, within what one message carries (1-65535 samples)."""
+    return max(1, min(round(fs), MAX_CHUNK))
+
+
 def plan_streams(
     recordings: Sequence[Recording],
     n_patients: int,
@@ -123,7 +129,7 @@ def plan_streams(
         else:
             total = rec.n_samples if not loop else 2**62
         streams.append(
-            PatientStream(patient, rec, offset, start_us, total, chunk=max(1, round(rec.fs)))
+            PatientStream(patient, rec, offset, start_us, total, chunk=_chunk(rec.fs))
         )
     return streams
 

@@ -12,7 +12,8 @@ from typing import Literal
 
 from tqdm import tqdm
 
-from ecgdash.core.errors import RecordError
+from ecgdash.core.codec import TIME_MAX_US, decode, encode_key, encode_meta
+from ecgdash.core.errors import ConfigError, DecodeError, RecordError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity, Publisher
 from ecgdash.ingest.records import Recording, load_records
 from ecgdash.ingest.replay import PatientStream, ReplayStats, plan_streams, replay
@@ -30,9 +31,40 @@ class IngestResult:
 
 
 def read_mapping(path: Path) -> dict[str, str]:
-    """CSV with columns ``record,patient``: the patient id of each record."""
-    with path.open(newline="") as f:
-        return {row["record"]: row["patient"] for row in csv.DictReader(f)}
+    """CSV with columns ``record,patient``: the patient id of each record. A file that is not
+    such a table (a column missing, an empty cell, a record twice) raises ConfigError naming the
+    line; the ids themselves are checked when the streams are planned (see ``run_ingest``)."""
+    try:
+        with path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            missing = {"record", "patient"} - set(reader.fieldnames or ())
+            if missing:
+                raise ConfigError(f"mapping {path}: no column {', '.join(sorted(missing))} "
+                                  "(expected a header line record,patient)")
+            out: dict[str, str] = {}
+            for row in reader:
+                rec, patient = (row.get("record") or "").strip(), (row.get("patient") or "").strip()
+                if not rec or not patient:
+                    raise ConfigError(f"mapping {path} line {reader.line_num}: empty record or patient")
+                if rec in out:
+                    raise ConfigError(f"mapping {path} line {reader.line_num}: record {rec!r} mapped twice")
+                out[rec] = patient
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"mapping {path}: {exc}") from exc
+    return out
+
+
+def _check_stream(s: PatientStream) -> None:
+    """The stream's key and registration through the consumers' own decoder, and its last
+    sample's time on the signal clock: a stream the pipeline would dead-letter whole (a patient id
+    it refuses, a start before 1900 or an end after 2200) raises DecodeError before anything is
+    sent."""
+    meta = encode_meta(s.meta())
+    decode(encode_key(s.patient), meta)
+    if s.n_total < 2**62:  # a looping stream without --minutes has no end
+        end_us = s.start_us + s.n_total * 1e6 / s.recording.fs
+        if end_us >= TIME_MAX_US:
+            raise DecodeError(f"its last sample, {end_us:.0f} us, is past the signal clock's 2200")
 
 
 def run_ingest(
@@ -77,10 +109,22 @@ def run_ingest(
             (base,) = bases
             assert base is not None
             start_us = int(base.replace(tzinfo=UTC).timestamp() * 1e6)
-    streams = plan_streams(
+    planned = plan_streams(
         good, n_patients or len(good), seconds=seconds, loop=loop, start_us=start_us,
         names=mapping,
     )
+    streams = []
+    for s in planned:
+        try:
+            _check_stream(s)
+        except DecodeError as exc:
+            err = RecordError(s.recording.name, f"patient {s.patient!r} not sent: {exc.reason}")
+            errors.append(err)
+            print(f"error: {err} (skipped)", file=sys.stderr)
+        else:
+            streams.append(s)
+    if not streams:
+        return IngestResult(ReplayStats(), [], errors)
     total = sum(s.n_total * len(s.recording.signals) for s in streams)
     publisher = Publisher(bootstrap, topic, security)
     bar = tqdm(total=total if total < 2**60 else None, unit="sample", unit_scale=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ecgdash.cli.endpoints import bootstrap, kafka_security
@@ -31,8 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ing = sub.add_parser("ingest", help="replay WFDB records into Kafka, paced by their own clock")
     ing.add_argument("source", help="a folder of WFDB records or s3://bucket/prefix")
     ing.add_argument("--records", nargs="*", help="record names (default: all)")
-    ing.add_argument("--patients", type=int, help="patients to make (default: one per record)")
-    ing.add_argument("--minutes", type=float, help="minutes of signal per patient")
+    ing.add_argument("--patients", type=positive(int), help="patients to make (default: one per record)")
+    ing.add_argument("--minutes", type=positive(float), help="minutes of signal per patient")
     ing.add_argument("--speed", default="1", type=speed_type,
                      help="replay speed factor, or 'max' (default 1)")
     ing.add_argument("--loop", action="store_true", help="loop records instead of stopping")
@@ -54,3 +55,18 @@ def speed_type(text: str) -> str:
     if not ok:
         raise argparse.ArgumentTypeError(f"speed must be a positive number or 'max', not {text!r}")
     return text
+
+
+def positive(kind: type) -> Callable[[str], int | float]:
+    """argparse type: a number of ``kind`` above 0."""
+
+    def parse(text: str) -> int | float:
+        try:
+            v = kind(text)
+        except ValueError:
+            v = 0
+        if not (v > 0 and v != float("inf")):
+            raise argparse.ArgumentTypeError(f"must be a positive {kind.__name__}, not {text!r}")
+        return v
+
+    return parse

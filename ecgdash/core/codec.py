@@ -49,6 +49,7 @@ _COMMON = struct.Struct("<2sBB")
 _SAMPLES = struct.Struct("<2sBBBxHdqq")
 _CRC = struct.Struct("<I")
 MAX_LEADS = 32
+MAX_CHUNK = 0xFFFF  # samples per lead in one message
 MAX_FS_HZ = 100_000.0
 # the signal clock's range: [1900-01-01, 2200-01-01) in epoch microseconds
 TIME_MIN_US = -2_208_988_800_000_000
@@ -160,8 +161,8 @@ def encode_key(patient: str) -> bytes:
 def encode_samples(chunk: SampleChunk) -> bytes:
     """Encode a chunk; raises ValueError for a chunk the format cannot carry."""
     s = np.ascontiguousarray(chunk.samples, dtype="<i2")
-    if s.ndim != 2 or not 1 <= s.shape[0] <= MAX_LEADS or not 1 <= s.shape[1] <= 0xFFFF:
-        raise ValueError(f"samples must be (1..{MAX_LEADS}, 1..65535), got {s.shape}")
+    if s.ndim != 2 or not 1 <= s.shape[0] <= MAX_LEADS or not 1 <= s.shape[1] <= MAX_CHUNK:
+        raise ValueError(f"samples must be (1..{MAX_LEADS}, 1..{MAX_CHUNK}), got {s.shape}")
     head = _SAMPLES.pack(
         MAGIC, VERSION, KIND_SAMPLES, s.shape[0], s.shape[1], chunk.fs, chunk.start_us,
         chunk.first_index,
