@@ -42,7 +42,7 @@ import numpy as np
 import psycopg
 from tqdm import tqdm
 
-from ecgdash.core.clock import datetime_to_us
+from ecgdash.core.clock import check_range, datetime_to_us
 from ecgdash.core.errors import ExportError
 from ecgdash.timescale import heart_rate, patients, waveform
 from ecgdash.timescale.patients import Lead
@@ -83,11 +83,7 @@ class ExportResult:
 def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: datetime,
                show_progress: bool = False) -> Extract:
     """The samples and beats of ``patient`` in ``[start, end)``; ExportError on a bad request."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ExportError("start and end must carry a time zone (e.g. 2024-03-01T08:00:00+00:00)")
-    if end <= start:
-        raise ExportError(f"empty or inverted range: end {end.isoformat()} is not after start "
-                          f"{start.isoformat()}")  # fmt: skip
+    check_range(start, end)
     fs_of = patients.sampling_rates(conn, [patient])
     if patient not in fs_of:
         raise ExportError(f"unknown patient {patient!r}")

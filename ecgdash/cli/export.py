@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 
 from ecgdash.cli.endpoints import reader_dsn
-from ecgdash.core.clock import parse_time
+from ecgdash.core.clock import check_range, parse_time
 from ecgdash.core.errors import ExportError
 from ecgdash.export import FORMATS, export
 from ecgdash.settings import Settings
@@ -23,6 +23,7 @@ def _time(text: str) -> object:
 
 def cmd_export(args: argparse.Namespace, s: Settings) -> int:
     start, end = _time(args.start), _time(args.end)
+    check_range(start, end)  # before the database is asked
     with psycopg.connect(reader_dsn(s), prepare_threshold=None) as conn:
         res = export(conn, args.patient, start, end, args.format, Path(args.out),  # type: ignore[arg-type]
                      show_progress=not args.quiet)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from ecgdash.core.errors import ExportError
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = timedelta(microseconds=1)
 
@@ -23,6 +25,25 @@ def datetime_to_us(t: datetime) -> int:
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
     return (t - EPOCH) // US
+
+
+# the signal clock's range (the codec refuses times outside it: TIME_MIN_US / TIME_MAX_US)
+CLOCK_MIN = datetime(1900, 1, 1, tzinfo=UTC)
+CLOCK_MAX = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def check_range(start: datetime, end: datetime) -> None:
+    """A requested time range ``[start, end)``: both aware, end after start, both on the signal
+    clock (1900-2200; nothing is stored outside it, and a time near year 1 overflowed the
+    reads' margins with a bare OverflowError). ExportError naming what is wrong."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ExportError("start and end must carry a time zone (e.g. 2024-03-01T08:00:00+00:00)")
+    for what, t in (("start", start), ("end", end)):
+        if not CLOCK_MIN <= t <= CLOCK_MAX:
+            raise ExportError(f"{what} {t.isoformat()} is outside the signal clock's range 1900-2200")
+    if end <= start:
+        raise ExportError(f"empty or inverted range: end {end.isoformat()} is not after start "
+                          f"{start.isoformat()}")  # fmt: skip
 
 
 def now_us() -> int:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import psycopg
 
-from ecgdash.core.clock import datetime_to_us
+from ecgdash.core.clock import check_range, datetime_to_us
 from ecgdash.core.dataset import PatientPlan
 from ecgdash.core.errors import ExportError
 from ecgdash.timescale import admissions, dataset_reads, patients
@@ -26,14 +26,6 @@ class Selection:
         if self.beds:
             return {"beds": list(self.beds)}
         return {"patients": list(self.patients)}
-
-
-def check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ExportError("start and end must carry a time zone (e.g. 2024-03-01T08:00:00+00:00)")
-    if end <= start:
-        raise ExportError(f"empty or inverted range: end {end.isoformat()} is not after start "
-                          f"{start.isoformat()}")  # fmt: skip
 
 
 def resolve(conn: psycopg.Connection, sel: Selection, start: datetime, end: datetime

@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from ecgdash.core.clock import us_to_datetime
+from ecgdash.core.clock import check_range, us_to_datetime
 from ecgdash.core.dataset import PatientPlan, Unit, plan_units
 from ecgdash.core.dataset import manifest as manifest_doc
 from ecgdash.core.dataset.layout import FORMATS, LAYOUTS, hive_dir
@@ -27,7 +27,7 @@ from ecgdash.core.dataset.tables import signals_table
 from ecgdash.core.dataset.unit import Spec, UnitResult, write_unit
 from ecgdash.core.errors import ExportError
 from ecgdash.core.storage import FileEntry, Store, open_store
-from ecgdash.dataset.cohort import Selection, check_range, resolve
+from ecgdash.dataset.cohort import Selection, resolve
 from ecgdash.timescale import dataset_reads
 
 

@@ -243,10 +243,17 @@ def test_settings_error_through_the_installed_entry_point(tmp_path: Path) -> Non
         (["dataset", "verify", "/nonexistent-ecgdash-dataset"], {},
          "ecgdash: error: /nonexistent-ecgdash-dataset has no manifest.json: not a complete dataset"),
         (["kafka", "create-topics"], {}, "ecgdash: error: no local stack running in "),
+        # off the signal clock: a start near year 1 once overflowed the reads' margin (bare
+        # OverflowError, a traceback)
+        (["export", "--patient", "p", "--start", "0001-01-01", "--end", "2024-01-01"], {},
+         "ecgdash: error: start 0001-01-01T00:00:00+00:00 is outside the signal clock's range 1900-2200"),
+        ([*DS[:3], "--start", "2024-01-01", "--end", "9999-01-01", *DS[7:]], {},
+         "ecgdash: error: end 9999-01-01T00:00:00+00:00 is outside the signal clock's range 1900-2200"),
     ],
     ids=["bad-time", "external-incomplete", "external-no-reader", "no-stack-spark",
          "dataset-bad-time", "dataset-inverted", "dataset-bad-window", "dataset-long-window",
-         "dataset-wfdb-windows", "dataset-no-stack", "dataset-verify-missing", "no-stack-kafka"],
+         "dataset-wfdb-windows", "dataset-no-stack", "dataset-verify-missing", "no-stack-kafka",
+         "export-year-1", "dataset-year-9999"],
 )
 def test_error_of_ours_is_one_line_exit_1(argv: list[str], env: dict[str, str], message: str,
                                           monkeypatch: pytest.MonkeyPatch,

@@ -261,6 +261,11 @@ def test_bad_requests_are_one_line(pg_native: Db, cohorts: dict, tmp_path: Path,
         with pytest.raises(ExportError) as e:
             run_export(partial(psycopg.connect, pg_native.reader), req)
         assert msg in str(e.value) and "\n" not in str(e.value), str(e.value)
+    # a window shorter than one sample: once a bare ValueError out of the planning (a traceback)
+    with pytest.raises(ExportError, match=r"--window 0.001 s holds no sample at \d+ Hz"):
+        run_export(partial(psycopg.connect, pg_native.reader),
+                   Request(t0, t0 + timedelta(seconds=5), Selection((c.patients[0],)),
+                           Spec("parquet", "windows", 0.001), str(tmp_path / "w")))
     with pytest.raises(ExportError, match="wfdb writes one record per patient and day"):
         run_export(partial(psycopg.connect, pg_native.reader),
                    Request(t0, t0 + timedelta(seconds=5), Selection((c.patients[0],)),

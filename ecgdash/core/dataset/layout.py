@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from ecgdash.core.errors import ExportError
+
 SCHEMA_VERSION = 1  # bump when a table's columns or a file's layout change
 DAY_US = 86_400_000_000
 FORMATS = ("parquet", "wfdb", "npz")
@@ -130,5 +132,5 @@ def plan_units(plan: PatientPlan, slice_s: float = 86_400.0, window_s: float | N
 def window_samples(fs: float, window_s: float) -> int:
     n = round(window_s * fs)
     if n < 1:
-        raise ValueError(f"window {window_s} s holds no sample at {fs} Hz")
+        raise ExportError(f"--window {window_s} s holds no sample at {fs:g} Hz (at least {1 / fs:.3g} s)")
     return n
