@@ -159,8 +159,15 @@ def encode_key(patient: str) -> bytes:
 
 
 def encode_samples(chunk: SampleChunk) -> bytes:
-    """Encode a chunk; raises ValueError for a chunk the format cannot carry."""
-    s = np.ascontiguousarray(chunk.samples, dtype="<i2")
+    """Encode a chunk; raises ValueError for a chunk the format cannot carry: a shape beyond its
+    limits, or values that are not 16-bit integers (a float or a wider integer array is refused,
+    not wrapped: 40000 would have become -25536 and NaN 0)."""
+    raw = np.asarray(chunk.samples)
+    if raw.dtype != np.int16 and raw.size and not (
+            np.issubdtype(raw.dtype, np.integer) and raw.min() >= -32768 and raw.max() <= 32767):
+        raise ValueError(f"samples must be 16-bit integers (ADC units), got {raw.dtype} values "
+                         f"{raw.min()}..{raw.max()}")
+    s = np.ascontiguousarray(raw, dtype="<i2")
     if s.ndim != 2 or not 1 <= s.shape[0] <= MAX_LEADS or not 1 <= s.shape[1] <= MAX_CHUNK:
         raise ValueError(f"samples must be (1..{MAX_LEADS}, 1..{MAX_CHUNK}), got {s.shape}")
     head = _SAMPLES.pack(

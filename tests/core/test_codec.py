@@ -218,6 +218,19 @@ def test_encoder_refuses_shapes_it_cannot_carry(samples: np.ndarray) -> None:
     assert str(info.value) == f"samples must be (1..32, 1..65535), got {samples.shape}"
 
 
+@pytest.mark.parametrize("samples", [np.array([[40000, 0]], np.int32), np.array([[0.5, 1.0]]),
+                                     np.array([[np.nan, 1.0]]), np.array([[-32769]], np.int64)])
+def test_encoder_refuses_values_that_are_not_16_bit(samples: np.ndarray) -> None:
+    """Values are not wrapped or rounded into int16 (40000 became -25536, NaN 0): refused."""
+    with pytest.raises(ValueError, match="16-bit integers"):
+        encode_samples(SampleChunk("p1", 360.0, 0, 0, samples))
+
+
+def test_encoder_takes_wider_integers_that_fit() -> None:
+    s = np.array([[-32768, 0, 32767]], np.int64)
+    assert np.array_equal(decode(b"p1", encode_samples(SampleChunk("p1", 360.0, 0, 0, s))).samples, s)
+
+
 def test_encode_key_is_the_utf8_patient_id() -> None:
     assert encode_key("bed-12_a.b:c") == b"bed-12_a.b:c"
     assert encode_key("x" * 64) == b"x" * 64
