@@ -72,6 +72,9 @@ def test_poison_messages_never_stop_the_jobs(db: Db, broker: str, topic: str, sp
         (victim, _meta_doc(victim, n_source_samples=0), None, "n_source_samples"),
         (victim, _meta_doc(victim, source_offset=-1), None, "source_offset"),
         (victim, _meta_doc(victim, sig_adc_res=40000), None, "adc_res"),
+        # an integer no float holds: once an OverflowError out of decode() that failed the batch
+        (victim, _meta_doc(victim, fs=10**400), None, "sampling rate"),
+        (victim, _meta_doc(victim, sig_gain=-(10**400)), None, "gain"),
         (victim + "\n", _chunk(victim), None, "bad patient id"),
         (victim, _chunk(victim, start_us=253_402_300_800_000_000), None, "stream start"),
         (f"ghost-{tag}", _chunk(f"ghost-{tag}"), None, "unknown patient"),
