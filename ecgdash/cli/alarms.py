@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from ecgdash.cli.argtypes import positive
 from ecgdash.cli.endpoints import endpoints, reader_dsn
 from ecgdash.cli.spark import run_supervised
 from ecgdash.core.alarms import Limits
@@ -141,10 +142,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="process what the topic holds now, then stop")
     j.set_defaults(func=cmd_job)
     w = asub.add_parser("watch", help="the watchdog: stale patients and stalled jobs, every few s")
-    w.add_argument("--interval", type=float, default=2.0, help="seconds between checks")
-    w.add_argument("--stale-s", type=float, default=15.0,
+    w.add_argument("--interval", type=positive(float), default=2.0, help="seconds between checks")
+    w.add_argument("--stale-s", type=positive(float), default=15.0,
                    help="a patient whose newest data was stored longer ago is stale")
-    w.add_argument("--window-s", type=float, default=3600.0,
+    w.add_argument("--window-s", type=positive(float), default=3600.0,
                    help="patients and jobs silent longer than this are off monitoring")
     w.add_argument("--job", action="append", metavar="NAME=SECONDS",
                    help="a streaming query and its stall threshold (default: alarm_job=15, "
@@ -154,11 +155,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=cmd_watch)
     ls = asub.add_parser("list", help="latched alarms (or every event of the last --minutes)")
     ls.add_argument("--all", action="store_true", help="every event, not only the latched ones")
-    ls.add_argument("--minutes", type=float, default=60.0)
-    ls.add_argument("--limit", type=int, default=100)
+    ls.add_argument("--minutes", type=positive(float), default=60.0)
+    ls.add_argument("--limit", type=positive(int), default=100)
     ls.set_defaults(func=cmd_list)
     k = asub.add_parser("ack", help="acknowledge alarms (by id, or a patient's)")
-    k.add_argument("alarm_id", type=int, nargs="?")
+    k.add_argument("alarm_id", type=positive(int), nargs="?")
     k.add_argument("--patient")
     k.add_argument("--kind")
     k.add_argument("--by", default=getpass.getuser(), help="who acknowledges (default: you)")
@@ -166,6 +167,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     li = asub.add_parser("limits", help="show or set heart-rate limits (a patient, or the ward's)")
     li.add_argument("patient", nargs="?", help="default: the ward's defaults")
     for name in ("brady-high", "brady-medium", "tachy-medium", "tachy-high"):
-        li.add_argument(f"--{name}", type=float, help="bpm")
+        li.add_argument(f"--{name}", type=positive(float), help="bpm")
     li.add_argument("--by", default=getpass.getuser())
     li.set_defaults(func=cmd_limits)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ecgdash.cli.ingest import speed_type
+from ecgdash.cli.argtypes import positive, speed_type
 from ecgdash.demo import DemoOptions, demo_ok, print_summary, run_demo
 from ecgdash.settings import Settings
 
@@ -29,8 +29,8 @@ def cmd_demo(args: argparse.Namespace, s: Settings) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     de = sub.add_parser("demo", help="start everything, replay, store, verify, print a summary")
-    de.add_argument("--patients", type=int, default=8)
-    de.add_argument("--minutes", type=float, default=5.0, help="minutes of signal per patient")
+    de.add_argument("--patients", type=positive(int), default=8)
+    de.add_argument("--minutes", type=positive(float), default=5.0, help="minutes of signal per patient")
     de.add_argument("--speed", default="20", type=speed_type,
                     help="replay speed factor or 'max' (default 20)")
     de.add_argument("--db", choices=["timescale", "postgres"], help="database mode")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from grafana_client import GrafanaApi
 
+from ecgdash.cli.argtypes import positive
 from ecgdash.core.errors import ConfigError
 from ecgdash.grafana.build import PROVISIONING_DIR, write
 from ecgdash.grafana.config import GrafanaConfig
@@ -83,6 +84,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "ECG_GRAFANA_PASSWORD; database from ECG_DB_HOST, ECG_DB_PORT, ECG_DB_NAME, "
                        "ECG_DB_READER_USER, ECG_DB_READER_PASSWORD.")
     p.add_argument("--url", required=True, help="Grafana base URL, e.g. https://grafana.ward:3000")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per HTTP call")
+    p.add_argument("--timeout", type=positive(float), default=10.0, help="seconds per HTTP call")
     common(p)
     p.set_defaults(func=cmd_provision)

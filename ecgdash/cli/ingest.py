@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from ecgdash.cli.argtypes import positive, speed_type
 from ecgdash.cli.endpoints import bootstrap, kafka_security
 from ecgdash.ingest.run import read_mapping, run_ingest
 from ecgdash.settings import Settings
@@ -43,30 +43,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ing.set_defaults(func=cmd_ingest)
 
-
-def speed_type(text: str) -> str:
-    """argparse type: 'max' or a positive number (kept as text)."""
-    if text == "max":
-        return text
-    try:
-        ok = float(text) > 0
-    except ValueError:
-        ok = False
-    if not ok:
-        raise argparse.ArgumentTypeError(f"speed must be a positive number or 'max', not {text!r}")
-    return text
-
-
-def positive(kind: type) -> Callable[[str], int | float]:
-    """argparse type: a number of ``kind`` above 0."""
-
-    def parse(text: str) -> int | float:
-        try:
-            v = kind(text)
-        except ValueError:
-            v = 0
-        if not (v > 0 and v != float("inf")):
-            raise argparse.ArgumentTypeError(f"must be a positive {kind.__name__}, not {text!r}")
-        return v
-
-    return parse

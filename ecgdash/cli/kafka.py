@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ecgdash.cli.argtypes import positive
 from ecgdash.cli.endpoints import bootstrap, kafka_security
 from ecgdash.core.kafka import apply_acls, ensure_topics, parse_acls
 from ecgdash.settings import Settings
@@ -36,9 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "create-topics", help="create ECG_TOPIC and ECG_DLQ_TOPIC unless they exist",
         description="Idempotent: existing topics are left as they are (exit 0).",
     )
-    ct.add_argument("--replication-factor", type=int, default=1,
+    ct.add_argument("--replication-factor", type=positive(int), default=1,
                     help="replicas per partition (MSK: 3 with three brokers; default 1)")
-    ct.add_argument("--dlq-partitions", type=int, default=1, help="dead-letter topic partitions")
+    ct.add_argument("--dlq-partitions", type=positive(int), default=1, help="dead-letter topic partitions")
     ct.set_defaults(func=cmd_create_topics)
     acls = ksub.add_parser("acls", help="Kafka ACLs")
     asub = acls.add_subparsers(dest="acls_command", required=True)
