@@ -20,7 +20,8 @@ DbMode = Literal["timescale", "postgres", "external"]
 class Settings(BaseSettings):
     """Everything configurable about one ECGdashboard process."""
 
-    model_config = SettingsConfigDict(env_prefix="ECG_", frozen=True, extra="ignore")
+    # allow_inf_nan: an infinite trigger or backoff (ECG_RAW_TRIGGER_S=inf) is refused by name
+    model_config = SettingsConfigDict(env_prefix="ECG_", frozen=True, extra="ignore", allow_inf_nan=False)
 
     home: Path = Field(Path(".ecgdash"), description="local state: data dirs, logs, PIDs, checkpoints")
     db_mode: DbMode = Field("timescale", description="timescale | postgres (local stack) | external")

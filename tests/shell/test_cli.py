@@ -203,6 +203,16 @@ def test_bad_setting_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
     assert SECRET not in captured.err
 
 
+@pytest.mark.parametrize("var,value", [("ECG_RAW_TRIGGER_S", "inf"), ("ECG_HR_TRIGGER_S", "nan"),
+                                       ("ECG_RESTART_BACKOFF_MAX_S", "Infinity")])
+def test_infinite_or_nan_seconds_are_refused(var: str, value: str, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """``gt=0`` lets infinity through (a trigger that never fires); the settings refuse it."""
+    monkeypatch.setenv(var, value)
+    assert main(["stack", "status"]) == EXIT_USAGE
+    assert capsys.readouterr().err.startswith(f"ecgdash: error: {var}: Input should be a finite number")
+
+
 def test_every_bad_setting_gets_its_line(monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ECG_HR_TRIGGER_S", "4")
