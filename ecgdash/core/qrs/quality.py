@@ -393,7 +393,9 @@ class WindowQuality:
         ref = refs[:, :k]
         dark = _runs(emax < SHOW_LEVEL * ref, self.q_dark)
         self.q_dark = dark[:, -1].copy()
-        chi = (NOISE_LEVEL * ref[:, :, None] < E).sum(axis=2)
+        # samples above the noise level; none while the lead has no QRS size yet (a history of
+        # constant windows only): what _accumulate counts one window at a time
+        chi = np.where(ref > 0, (NOISE_LEVEL * ref[:, :, None] < E).sum(axis=2), 0)
         bseq = np.concatenate([self.q_busy, chi / w], axis=1)
         if const.any():
             for j in np.flatnonzero(const.any(axis=0)):

@@ -163,3 +163,26 @@ def test_state_from_other_versions_or_settings_is_refused_clearly(mitdb) -> None
         StreamingQRSDetector.from_bytes(blob[:40])
     with pytest.raises(StateError, match="version 1 is not supported"):  # before the lead floors
         StreamingQRSDetector.from_bytes(blob[:3] + bytes([1]) + blob[4:])
+
+
+@pytest.mark.parametrize("start", ["constant", "zeros", "nan"])
+def test_a_stream_that_starts_flat_is_chunk_invariant(mitdb, start: str) -> None:
+    """Monitoring often starts before the electrodes are on: 10 s of a flat line (or no data),
+    then the ECG. The constant windows leave each lead's QRS-size history at 0 for a while; the
+    block path then counted every sample of the next windows as "busy" against a zero reference
+    while the one-window path counted none, so the lead weights, and three R-peak locations of
+    101, depended on the chunking (found by an adversarial probe: 23040-sample blocks against
+    1000-sample chunks)."""
+    from tests.helpers.qrs_chunks import assert_chunk_invariant
+
+    x, fs, _ = mitdb("101")
+    x = x[: int(60 * fs)].copy()
+    m = int(10 * fs)
+    x[:m] = {"constant": x[m], "zeros": 0.0, "nan": np.nan}[start]
+    assert_chunk_invariant(x, fs)
+    one = StreamingQRSDetector(fs, 2)
+    blocks = [b.index for b in one.process(x[:23040]).beats + one.finish().beats]
+    det, got = StreamingQRSDetector(fs, 2), []
+    for i in range(0, x.shape[0], 1000):
+        got += [b.index for b in det.process(x[i : i + 1000]).beats]
+    assert got + [b.index for b in det.finish().beats] == blocks
