@@ -76,9 +76,13 @@ def pauses(root: Path, records: list[str], lengths: tuple[float, ...] = PAUSES_S
 
 def false_beats(p: Pause, det: np.ndarray) -> int:
     """Detected beats inside the pause: from 0.2 s after the last beat (its own detection may sit
-    a little late) to 0.1 s past the end of the fill (the next beat is 0.25 s later)."""
+    a little late) to 0.1 s past the end of the fill, other than a reference beat's (+-150 ms: in a
+    fast rhythm the record resumes 0.08 s before its next beat, which is then inside that span)."""
     lo, hi = p.onset + int(0.2 * p.fs), p.end + int(0.1 * p.fs)
-    return int(((det > lo) & (det < hi)).sum())
+    inside = det[(det > lo) & (det < hi)]
+    tol = int(round(0.15 * p.fs))
+    near = p.beats[(p.beats > lo - tol) & (p.beats < hi + tol)]
+    return int(sum(1 for d in inside.tolist() if not (np.abs(near - d) <= tol).any()))
 
 
 def run(root: Path, records: list[str], noise: float, lead_off: int | None = None) -> list[dict[str, object]]:
