@@ -27,9 +27,7 @@ def speed_type(text: str) -> str:
     if text == "max":
         return text
     try:
-        ok = float(text) > 0 and math.isfinite(float(text))
-    except ValueError:
-        ok = False
-    if not ok:
-        raise argparse.ArgumentTypeError(f"speed must be a positive number or 'max', not {text!r}")
+        positive(float)(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"speed must be a positive number or 'max', not {text!r}") from None
     return text

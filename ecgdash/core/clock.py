@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 from ecgdash.core.errors import ExportError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# the signal clock's range, [CLOCK_MIN, CLOCK_MAX): the codec refuses times outside it
+CLOCK_MIN = datetime(1900, 1, 1, tzinfo=UTC)
+CLOCK_MAX = datetime(2200, 1, 1, tzinfo=UTC)
 US = timedelta(microseconds=1)
 
 
@@ -25,11 +28,6 @@ def datetime_to_us(t: datetime) -> int:
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
     return (t - EPOCH) // US
-
-
-# the signal clock's range (the codec refuses times outside it: TIME_MIN_US / TIME_MAX_US)
-CLOCK_MIN = datetime(1900, 1, 1, tzinfo=UTC)
-CLOCK_MAX = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def check_range(start: datetime, end: datetime) -> None:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ecgdash.core.clock import CLOCK_MAX, CLOCK_MIN, datetime_to_us
 from ecgdash.core.errors import DecodeError
 
 MAGIC = b"EC"
@@ -51,9 +52,9 @@ _CRC = struct.Struct("<I")
 MAX_LEADS = 32
 MAX_CHUNK = 0xFFFF  # samples per lead in one message
 MAX_FS_HZ = 100_000.0
-# the signal clock's range: [1900-01-01, 2200-01-01) in epoch microseconds
-TIME_MIN_US = -2_208_988_800_000_000
-TIME_MAX_US = 7_258_118_400_000_000
+# the signal clock's range: [1900-01-01, 2200-01-01) in epoch microseconds (core.clock's)
+TIME_MIN_US = datetime_to_us(CLOCK_MIN)  # -2_208_988_800_000_000
+TIME_MAX_US = datetime_to_us(CLOCK_MAX)  # 7_258_118_400_000_000
 MAX_META_BYTES = 64 * 1024  # a 32-lead registration is ~4 kB
 MAX_JSON_DEPTH = 4  # {"signals": [{...}]} is depth 3
 MAX_TEXT = 256  # record, lead and unit names (characters)
