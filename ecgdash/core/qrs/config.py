@@ -33,6 +33,10 @@ class DetectorConfig:
     # halves every recover_s, and search-back's half threshold would reach the baseline's noise
     searchback_min: float = 0.2
     recover_s: float = 1.5  # halve the signal level when no beat for this long
+    # ... or for this x the median RR, if longer (once the RR history is full): in bradycardia
+    # below 40 bpm every RR is longer than recover_s, the level halved before each beat and the
+    # main threshold met the T-P baseline's noise (30 bpm: +P 96.6 -> 99.9 %, README)
+    recover_rr: float = 1.0
     # ... but not below this x the level the last beat left while every lead in use has been quiet
     # for quality.PAUSE_WINDOWS windows (a pause: nothing there is a QRS, and halving on took the
     # main threshold down to the baseline's largest peaks 5-8 s into it)

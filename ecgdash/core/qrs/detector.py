@@ -126,8 +126,9 @@ class StreamingQRSDetector:
         self.ready = np.zeros((0, 4))  # decided beats: loc, c, searchback, lead mask
         self.qring = np.full((QUALITY_RING, 3), -1.0)  # recent windows: index, score, floor
         # derived from rr and n_rr, not state of their own: refractory period (samples),
-        # interposed-rule level, whether the rhythm is regular, median RR (samples)
-        self.refr, self.weak, self.regular, self._med = 0.0, 0.0, False, 0.0
+        # level-halving interval (samples), interposed-rule level, whether the rhythm is regular,
+        # median RR (samples)
+        self.refr, self.rec, self.weak, self.regular, self._med = 0.0, 0.0, 0.0, False, 0.0
         self._update_refractory()
         self.trace: list[tuple[int, float, float, str]] | None = None  # debugging aid, not state
 
@@ -335,7 +336,7 @@ class StreamingQRSDetector:
             c, v, s, loc, mask = rows[i]
             c = int(c)
             gap = c - last_c if last_c >= 0 else 1 << 60
-            if gap > d.recover and c - self.last_decay > d.recover:
+            if gap > self.rec and c - self.last_decay > self.rec:
                 in_pause = int(mask) >> self.n_leads & 1
                 spk = max(0.5 * spk, npk, self.config.pause_floor * self.spk_beat if in_pause else 0.0)
                 self.last_decay = c
@@ -465,12 +466,15 @@ class StreamingQRSDetector:
 
     def _update_refractory(self) -> None:
         """Median RR; refractory period: ``refractory_s``, or ``refractory_rr`` x the median RR if
-        longer; ``weak_frac_regular`` instead of ``weak_frac`` when the RR history is regular.
+        longer; the time without a beat after which the QRS level halves: ``recover_s``, or
+        ``recover_rr`` x the median RR if longer; ``weak_frac_regular`` instead of ``weak_frac``
+        when the RR history is regular.
 
         Derived from the RR history (not state of its own): recomputed when it changes.
         """
         cfg = self.config
         self.refr = float(self._d.refractory)
+        self.rec = float(self._d.recover)
         self.weak = cfg.weak_frac
         self.regular = False
         k = len(self._rrl)
@@ -481,6 +485,7 @@ class StreamingQRSDetector:
         med = self._med = _median(v)
         if k >= RR_HISTORY:
             self.refr = max(self.refr, cfg.refractory_rr * med)
+            self.rec = max(self.rec, cfg.recover_rr * med)
             if v[-2] - v[1] <= 0.25 * med:  # a regular rhythm: RR spread (2nd to 7th) within 25 %
                 self.weak = cfg.weak_frac_regular
                 self.regular = True
