@@ -46,7 +46,8 @@ INF = float("inf")
 STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
 # a window whose slope maximum is below QUIET_LEVEL x ref holds no QRS (a pause, asystole, a
 # lead's signal loss): it says nothing about the QRS size and keeps the last history entry, for
-# at most QUIET_MAX windows in a row (then a real drop in amplitude is followed)
+# at most QUIET_MAX windows in a row (then a real drop in amplitude is followed), or for as long as
+# every lead is quiet and the lead's last windows lack an ECG's contrast (_featureless: all off)
 QUIET_LEVEL = 0.2
 QUIET_MAX = 15
 # a lead quiet for LOST_WINDOWS windows in a row while another clean lead showed a QRS (a window
@@ -301,14 +302,21 @@ class WindowQuality:
     ) -> NDArray[np.float64]:
         # a constant window says nothing about QRS size: repeat the last value instead; nor does
         # a quiet one (QUIET_LEVEL), once the history is full: without it the median fell 25x
-        # 4-5 s into a pause, the weights rose with it and the baseline's noise became beats
+        # 4-5 s into a pause, the weights rose with it and the baseline's noise became beats. The
+        # hold ends after QUIET_MAX windows (a real drop in amplitude is followed), except while
+        # every lead is quiet and the lead's last windows are featureless (every electrode off:
+        # followed, the references sank to the noise and reattachment was ~10 s blind)
         last = self.q_hist[:, -1] if self.q_nhist else np.zeros(self.n_leads)
         keep = np.where(const, last, emax)
         if self.q_nhist >= HISTORY:
             dark = emax < SHOW_LEVEL * self._ref()
             self.q_dark = np.where(dark, np.minimum(self.q_dark + 1, DARK_MAX), 0.0)
             low = ~const & (emax < QUIET_LEVEL * self._ref())
-            keep = np.where(low & (self.q_quiet < QUIET_MAX), last, keep)
+            cur = np.where(const[:, None], self.q_sub[:, -SUBWINDOWS:], sub)  # as pushed below
+            subs = np.concatenate([self.q_sub[:, SUBWINDOWS:], cur], axis=1)
+            everyone = (low | const).all()
+            hold = (self.q_quiet < QUIET_MAX) | (everyone & _featureless(subs))
+            keep = np.where(low & hold, last, keep)
             more = np.minimum(self.q_quiet + 1, QUIET_MAX)
             self.q_quiet = np.where(low, more, np.where(const, self.q_quiet, 0.0))
         self.q_hist = np.concatenate([self.q_hist[:, 1:], keep[:, None]], axis=1)
@@ -394,10 +402,18 @@ class WindowQuality:
                 seq[:, col] = np.where(const[:, j], seq[:, col - 1], seq[:, col])
         win_view = np.lib.stride_tricks.sliding_window_view(seq, HISTORY, axis=1)
         refs = _median_last(win_view)  # (L, k+1): ref before window j is refs[:, j]
+        S = SUBWINDOWS
+        sseq = np.concatenate([self.q_sub, sub.reshape(L, k * S)], axis=1)
+        if const.any():
+            for j in np.flatnonzero(const.any(axis=0)):
+                col = (HISTORY + j) * S
+                prev, cur = sseq[:, col - S : col], sseq[:, col : col + S]
+                sseq[:, col : col + S] = np.where(const[:, j, None], prev, cur)
+        sview = np.lib.stride_tricks.sliding_window_view(sseq, HISTORY * S, axis=1)[:, ::S]
         # quiet windows (see _push_history): if none is quiet against these refs, none is held
         # and the refs stand; else the hold is a recurrence through the median, stepped per window
         if (~const & (emax < QUIET_LEVEL * refs[:, :k])).any():
-            seq, quiet = _quiet_hold(seq, emax, const, self.q_quiet)
+            seq, quiet = _quiet_hold(seq, emax, const, self.q_quiet, _featureless(sview[:, 1:]))
             win_view = np.lib.stride_tricks.sliding_window_view(seq, HISTORY, axis=1)
             refs = _median_last(win_view)
         else:  # quiet windows in a row after each window: carried through constant ones only
@@ -418,14 +434,6 @@ class WindowQuality:
                 bseq[:, col] = np.where(const[:, j], bseq[:, col - 1], bseq[:, col])
         bview = np.lib.stride_tricks.sliding_window_view(bseq, HISTORY, axis=1)
         busy = _median_last(bview)
-        S = SUBWINDOWS
-        sseq = np.concatenate([self.q_sub, sub.reshape(L, k * S)], axis=1)
-        if const.any():
-            for j in np.flatnonzero(const.any(axis=0)):
-                col = (HISTORY + j) * S
-                prev, cur = sseq[:, col - S : col], sseq[:, col : col + S]
-                sseq[:, col : col + S] = np.where(const[:, j, None], prev, cur)
-        sview = np.lib.stride_tricks.sliding_window_view(sseq, HISTORY * S, axis=1)[:, ::S]
         floors = _median_last(sview)  # (L, k+1), like refs
         floors = np.where(refs > 0, floors / np.where(refs > 0, refs, 1.0), 1.0)
         flags = _flags(w, nnan, vmin, vmax, cext, emax, chi, ref)
@@ -558,37 +566,56 @@ def _follow(
 
 
 def _quiet_hold(
-    seq: NDArray[np.float64], emax: NDArray[np.float64], const: NDArray[np.bool_], count: NDArray[np.float64]
+    seq: NDArray[np.float64],
+    emax: NDArray[np.float64],
+    const: NDArray[np.bool_],
+    count: NDArray[np.float64],
+    featureless: NDArray[np.bool_],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The history sequence (leads x HISTORY + k: the full history, then the k new windows'
     maxima ``emax``) with constant windows repeating the entry before them and quiet ones (below
     ``QUIET_LEVEL`` x the median of the HISTORY entries before them) too, at most ``QUIET_MAX``
     in a row (``count``: quiet windows in a row so far, per lead; returned as the count after
-    each window, leads x k). The same steps as ``_push_history`` one window at a time, in Python
-    floats: the same IEEE operations (the median as ``_median_last`` takes it), so the result does
-    not depend on chunking."""
+    each window, leads x k), and with no limit while every lead is quiet or constant and the lead's
+    last windows are ``featureless`` (leads x k, see ``_featureless``). The same steps as
+    ``_push_history`` one window at a time, in Python floats: the same IEEE operations (the median
+    as ``_median_last`` takes it), so the result does not depend on chunking."""
     out = seq.tolist()
-    em, flat, cnt = emax.tolist(), const.tolist(), count.tolist()
+    em, flat, fl = emax.tolist(), const.tolist(), featureless.tolist()
+    cnt = count.tolist()
     counts = np.empty(emax.shape)
     h = HISTORY // 2
-    for i, row in enumerate(out):
-        c = cnt[i]
-        after = counts[i]
-        for j in range(HISTORY, len(row)):
-            if flat[i][j - HISTORY]:
-                row[j] = row[j - 1]
-                after[j - HISTORY] = c
-                continue
+    leads = range(len(out))
+    for j in range(HISTORY, len(out[0]) if out else HISTORY):
+        jj = j - HISTORY
+        low = []
+        for i in leads:
+            row = out[i]
             srt = sorted(row[j - HISTORY : j])
-            v = em[i][j - HISTORY]
-            if v < QUIET_LEVEL * ((srt[h - 1] + srt[h]) / 2.0):
-                row[j] = row[j - 1] if c < QUIET_MAX else v
+            low.append(not flat[i][jj] and em[i][jj] < QUIET_LEVEL * ((srt[h - 1] + srt[h]) / 2.0))
+        everyone = all(low[i] or flat[i][jj] for i in leads)
+        for i in leads:
+            row, c = out[i], cnt[i]
+            if flat[i][jj]:
+                row[j] = row[j - 1]
+            elif low[i]:
+                row[j] = row[j - 1] if c < QUIET_MAX or (everyone and fl[i][jj]) else em[i][jj]
                 c = min(c + 1, QUIET_MAX)
             else:
-                row[j] = v
+                row[j] = em[i][jj]
                 c = 0.0
-            after[j - HISTORY] = c
+            cnt[i] = c
+            counts[i, jj] = c
     return np.array(out), counts
+
+
+def _featureless(subs: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Whether a lead's last HISTORY windows (``subs``: their quarter-window slope maxima on the last
+    axis, HISTORY x SUBWINDOWS, oldest first) lack the contrast of an ECG: the median quarter maximum
+    above SAFE_FLOOR x the median window maximum. Noise and a bare baseline fill every quarter about
+    equally; an ECG, however small, has quarters without a QRS (below 200 bpm)."""
+    win = subs.reshape(*subs.shape[:-1], HISTORY, SUBWINDOWS).max(axis=-1)
+    return _median_last(subs) > SAFE_FLOOR * _median_last(win)
 
 
 def _runs(b: NDArray[np.bool_], count: NDArray[np.float64]) -> NDArray[np.float64]:
