@@ -101,7 +101,9 @@ def test_pipeline_runs_its_queries_in_one_session(pg_native: Db, broker: str, to
             progress.setdefault(found[0], []).append(found[1])
     assert set(progress) == {q.replace("_", "-") for q in queries}, log.read_text()[-3000:]
     for items in progress.values():
-        assert sum(i["batches"] for i in items) >= 2
+        # at least one batch reported: on a loaded machine (full suite, 2 cores) a query started
+        # late took all its data in one batch before the stop (seen once, alarm job)
+        assert sum(i["batches"] for i in items) >= 1, items
         assert all(0 < i["trigger_ms_p50"] <= i["trigger_ms_max"] for i in items)
     # the query that stores beats beside the raw writer stores exactly the offline detector's
     for patient, beats in offline.items():
