@@ -312,11 +312,12 @@ class WindowQuality:
             dark = emax < SHOW_LEVEL * self._ref()
             self.q_dark = np.where(dark, np.minimum(self.q_dark + 1, DARK_MAX), 0.0)
             low = ~const & (emax < QUIET_LEVEL * self._ref())
-            cur = np.where(const[:, None], self.q_sub[:, -SUBWINDOWS:], sub)  # as pushed below
-            subs = np.concatenate([self.q_sub[:, SUBWINDOWS:], cur], axis=1)
-            everyone = (low | const).all()
-            hold = (self.q_quiet < QUIET_MAX) | (everyone & _featureless(subs))
-            keep = np.where(low & hold, last, keep)
+            if low.any():  # the hold is weighed only for a quiet window (rare)
+                cur = np.where(const[:, None], self.q_sub[:, -SUBWINDOWS:], sub)  # as pushed below
+                subs = np.concatenate([self.q_sub[:, SUBWINDOWS:], cur], axis=1)
+                everyone = (low | const).all()
+                hold = (self.q_quiet < QUIET_MAX) | (everyone & _featureless(subs))
+                keep = np.where(low & hold, last, keep)
             more = np.minimum(self.q_quiet + 1, QUIET_MAX)
             self.q_quiet = np.where(low, more, np.where(const, self.q_quiet, 0.0))
         self.q_hist = np.concatenate([self.q_hist[:, 1:], keep[:, None]], axis=1)
