@@ -44,6 +44,7 @@ FLOOR_RISE = 0.0005
 FLOOR_FALL = 0.005
 INF = float("inf")
 STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
+STRUCTURAL_POWER = 3  # ... and is scaled by (SAFE_FLOOR / long-term floor) ** this (_next_weights)
 # a window whose slope maximum is below QUIET_LEVEL x ref holds no QRS (a pause, asystole, a
 # lead's signal loss): it says nothing about the QRS size and keeps the last history entry, for
 # at most QUIET_MAX windows in a row (then a real drop in amplitude is followed), or for as long as
@@ -198,10 +199,16 @@ def _next_weights(
     Noise is transient, tall P or T waves are not: ``lfloor`` is each lead's long-term floor, its
     floor followed at a limited rate (up by ``FLOOR_RISE``, down by ``FLOOR_FALL`` per window). A
     lead whose long-term floor is at least ``STRUCTURAL_FLOOR`` while another lead's is safe
-    carries such waves, and is scaled by ``SAFE_FLOOR / lfloor`` even while noise lifts the safe
-    lead's current floor (which turns the rule above off, and let a tall-P/T lead count its waves
-    as beats). Noise bursts of minutes barely lift a clean lead's long-term floor, so under noise
-    on every lead nothing changes.
+    carries such waves, and is scaled by ``(SAFE_FLOOR / lfloor) ** STRUCTURAL_POWER`` even while
+    noise lifts the safe lead's current floor (which turns the rule above off, and let a tall-P/T
+    lead count its waves as beats). Cubed, because at a long-term floor of 0.68 the plain ratio
+    left such a lead half its share, and during a noise burst on the other lead its T waves passed
+    the threshold. Nor does such a lead, while clean, push out a usable lead whose long-term floor
+    is safe and that is not quiet (the clean-over-noisy pick): during a noise burst on the other
+    lead it was otherwise the only lead in use, and every one of its P and T waves a beat (both
+    rules, on 101 with a tall-P/T first lead: 100 missed and 826 false beats -> 76 and 759). Noise
+    bursts of minutes barely lift a clean lead's long-term floor, so under noise on every lead
+    nothing changes.
 
     Signal lost on one lead: a lead ``quiet`` for ``LOST_WINDOWS`` windows in a row (slope maximum
     below ``QUIET_LEVEL`` x its QRS slope) is left out while another lead is live: clean in the
@@ -225,6 +232,10 @@ def _next_weights(
         live = clean & (dark < LOST_WINDOWS) & (lfloor < STRUCTURAL_FLOOR) & (ref > 0)
         out = lost & live.any(axis=0)
         clean, usable = clean & ~out, usable & ~out
+    tall = lfloor >= STRUCTURAL_FLOOR
+    if tall.any():  # rare: a clean lead with tall non-QRS waves does not push out a calm one
+        calm = usable & (lfloor <= SAFE_FLOOR) & (quiet < LOST_WINDOWS) & (ref > 0)
+        clean = clean & ~(tall & calm.any(axis=0))
     pick = np.where(clean.any(axis=0), clean, usable)
     ok = pick & (ref > 0)
     busy = np.maximum(busy, 0.01)
@@ -233,11 +244,12 @@ def _next_weights(
     floor = np.maximum(floor, 0.01)
     low = np.where(ok, floor, np.inf).min(axis=0)
     fac = np.where(ok & (low <= SAFE_FLOOR), np.minimum(SAFE_FLOOR / floor, 1.0), 1.0)
-    high = ok & (lfloor >= STRUCTURAL_FLOOR)
+    high = ok & tall
     if high.any():  # rare: skip the rest on most windows
         lowlt = np.where(ok, lfloor, np.inf).min(axis=0)
         structural = high & (lowlt <= SAFE_FLOOR)
-        fac = np.minimum(fac, np.where(structural, SAFE_FLOOR / np.maximum(lfloor, 0.01), 1.0))
+        down = (SAFE_FLOOR / np.maximum(lfloor, 0.01)) ** STRUCTURAL_POWER
+        fac = np.minimum(fac, np.where(structural, down, 1.0))
     tot, new = rel.sum(axis=0), (rel * fac).sum(axis=0)
     rel = rel * fac * np.where(new > 0, tot / np.where(new > 0, new, 1.0), 1.0)
     return np.where(ok, rel / np.where(ok, ref, 1.0), 0.0)

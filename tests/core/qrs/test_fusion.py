@@ -33,7 +33,7 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
 FLOORS = {
     "records": 99.85, "paced": 99.95, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
     "nstdb +12 dB": 99.90, "nstdb +6 dB": 97.70, "nstdb +0 dB": 85.10, "nstdb -6 dB": 73.70,
-    "tall P/T lead 2": 99.80, "tall P/T lead 1": 97.65,
+    "tall P/T lead 2": 99.80, "tall P/T lead 1": 97.80,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
@@ -43,13 +43,12 @@ KNOWN_LOSSES = {
     ("nstdb +0 dB", "119e00"): (83.29, 87.73),
     ("nstdb -6 dB", "118e_6"): (74.78, 79.32),
     ("nstdb -6 dB", "119e_6"): (72.54, 75.39),
-    ("tall P/T lead 2", "108"): (98.38, 98.85),
     # lead 1 replaced: the surrogate copies lead 2 (these records' weaker lead, noisy in 101, 203
     # and 209) and adds its waves, so both leads carry the same noise and the fusion cannot
     # average it out; 108's lead 2 has tall P waves of its own
-    ("tall P/T lead 1", "101"): (75.45, 84.63),
+    ("tall P/T lead 1", "101"): (77.61, 84.63),
     ("tall P/T lead 1", "108"): (97.30, 98.12),
-    ("tall P/T lead 1", "203"): (94.35, 96.25),
+    ("tall P/T lead 1", "203"): (94.46, 96.25),
     ("tall P/T lead 1", "209"): (97.59, 98.26),
 }
 MATCH_S = 0.150  # EC57 match window
@@ -169,6 +168,38 @@ def test_tall_wave_lead_stays_down_weighted_while_the_clean_lead_is_noisy(monkey
     monkeypatch.setattr(quality, "STRUCTURAL_FLOOR", np.inf)
     tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs))
     assert fp <= fp0 - 10 and fn <= fn0, (fn0, fp0, fn, fp)
+
+
+def test_tall_wave_lead_never_pushes_out_a_calm_noisy_lead() -> None:
+    """The window that ends at 298 s of 101 with a tall-P/T first lead (values as traced there):
+    noise flags the real lead (long-term floor 0.33), the surrogate (0.68) is clean. The pick of
+    clean leads over noisy ones once made the surrogate the only lead in use, and its T waves
+    beats; the calm lead now stays in and carries most of the weight. A calm lead that has lost
+    its signal (quiet for LOST_WINDOWS windows) does not hold its place."""
+    from ecgdash.core.qrs import quality
+
+    flags = np.array([0, quality.LeadFlag.NOISY])
+    ref, busy = np.array([2.0, 5.0]), np.array([0.20, 0.30])
+    floor, lfloor = np.array([0.72, 0.53]), np.array([0.68, 0.33])
+    live = np.zeros(2)
+    w = quality._next_weights(flags, ref, busy, floor, lfloor, live, live) * ref  # shares
+    assert w[1] > 0 and w[0] < 0.5 * w[1], w
+    lost = np.array([0.0, quality.LOST_WINDOWS])
+    w = quality._next_weights(flags, ref, busy, floor, lfloor, lost, lost) * ref
+    assert w[0] > 0 and w[1] == 0, w
+
+
+def test_tall_wave_lead_down_weighting_is_cubed(monkeypatch) -> None:
+    """101 with a tall-P/T first lead: with the plain ratio (SAFE_FLOOR / long-term floor) the
+    surrogate kept about half its share through the real lead's noise bursts and its T waves
+    passed the threshold; cubed, fewer false beats and none missed more."""
+    from ecgdash.core.qrs import quality
+
+    case = devset.build(ROOT, _cid("tall P/T lead 1", "101"))
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    monkeypatch.setattr(quality, "STRUCTURAL_POWER", 1)
+    tp1, fn1, fp1 = _counts(case, detect_beats(case.signal, case.fs))
+    assert fp <= fp1 - 20 and fn <= fn1, (fn1, fp1, fn, fp)
 
 
 def test_long_term_floor_leaves_noise_on_every_lead_alone(monkeypatch) -> None:
