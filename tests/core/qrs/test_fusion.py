@@ -33,7 +33,7 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
 FLOORS = {
     "records": 99.85, "paced": 99.95, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
     "nstdb +12 dB": 99.90, "nstdb +6 dB": 97.70, "nstdb +0 dB": 85.10, "nstdb -6 dB": 73.70,
-    "tall P/T lead 2": 99.80, "tall P/T lead 1": 97.80,
+    "tall P/T lead 2": 99.80, "tall P/T lead 1": 97.90,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
@@ -46,10 +46,9 @@ KNOWN_LOSSES = {
     # lead 1 replaced: the surrogate copies lead 2 (these records' weaker lead, noisy in 101, 203
     # and 209) and adds its waves, so both leads carry the same noise and the fusion cannot
     # average it out; 108's lead 2 has tall P waves of its own
-    ("tall P/T lead 1", "101"): (77.61, 84.63),
+    ("tall P/T lead 1", "101"): (78.48, 84.63),
     ("tall P/T lead 1", "108"): (97.30, 98.12),
-    ("tall P/T lead 1", "203"): (94.46, 96.25),
-    ("tall P/T lead 1", "209"): (97.59, 98.26),
+    ("tall P/T lead 1", "203"): (95.23, 96.25),
 }
 MATCH_S = 0.150  # EC57 match window
 
@@ -200,6 +199,19 @@ def test_tall_wave_lead_down_weighting_is_cubed(monkeypatch) -> None:
     monkeypatch.setattr(quality, "STRUCTURAL_POWER", 1)
     tp1, fn1, fp1 = _counts(case, detect_beats(case.signal, case.fs))
     assert fp <= fp1 - 20 and fn <= fn1, (fn1, fp1, fn, fp)
+
+
+def test_tall_wave_lead_down_weighted_beside_a_clearly_calmer_lead(monkeypatch) -> None:
+    """209 with a tall-P/T first lead: the real lead's long-term floor sits around 0.36, safe in
+    only a third of the windows, so the surrogate (0.72) kept its weight in the rest. Scaled also
+    beside a lead at most STRUCTURAL_RATIO x its floor: fewer false beats, none missed more."""
+    from ecgdash.core.qrs import quality
+
+    case = devset.build(ROOT, _cid("tall P/T lead 1", "209"))
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    monkeypatch.setattr(quality, "STRUCTURAL_RATIO", 0.0)
+    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs))
+    assert fp <= fp0 - 10 and fn <= fn0, (fn0, fp0, fn, fp)
 
 
 def test_long_term_floor_leaves_noise_on_every_lead_alone(monkeypatch) -> None:
