@@ -44,7 +44,7 @@ FLOOR_RISE = 0.0005
 FLOOR_FALL = 0.005
 INF = float("inf")
 STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
-STRUCTURAL_POWER = 3  # ... and is scaled by (SAFE_FLOOR / long-term floor) ** this (_next_weights)
+STRUCTURAL_POWER = 3  # ... and is scaled down by (calmer floor / its floor) ** this (_next_weights)
 STRUCTURAL_RATIO = 0.7  # ... also beside a lead whose long-term floor is at most this x its own
 # a window whose slope maximum is below QUIET_LEVEL x ref holds no QRS (a pause, asystole, a
 # lead's signal loss): it says nothing about the QRS size and keeps the last history entry, for
@@ -211,7 +211,8 @@ def _next_weights(
     scaling also applies beside a lead that is not safe but clearly calmer, its long-term floor at
     most ``STRUCTURAL_RATIO`` x the tall-wave lead's, as ``(that floor / lfloor) ** 3``: the
     tall-P/T copies of 203 and 209 sit beside a real lead whose long-term floor has a median of
-    0.40 and 0.36 (safe in only 20 and 33 % of the windows) against the surrogate's 0.67 and 0.72.
+    0.40 and 0.36 (safe in only 20 and 33 % of the windows) against the surrogate's 0.67 and 0.72;
+    such a lead also counts as calm for the pick above.
     Noise bursts of minutes barely lift a clean lead's long-term floor, so under noise on every
     lead nothing changes.
 
@@ -239,7 +240,9 @@ def _next_weights(
         clean, usable = clean & ~out, usable & ~out
     tall = lfloor >= STRUCTURAL_FLOOR
     if tall.any():  # rare: a clean lead with tall non-QRS waves does not push out a calm one
-        calm = usable & (lfloor <= SAFE_FLOOR) & (quiet < LOST_WINDOWS) & (ref > 0)
+        top = np.where(tall & np.isfinite(lfloor), lfloor, 0.0).max(axis=0)
+        calmer = lfloor <= np.maximum(SAFE_FLOOR, STRUCTURAL_RATIO * top)
+        calm = usable & calmer & (quiet < LOST_WINDOWS) & (ref > 0)
         clean = clean & ~(tall & calm.any(axis=0))
     pick = np.where(clean.any(axis=0), clean, usable)
     ok = pick & (ref > 0)
