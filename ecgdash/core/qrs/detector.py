@@ -17,9 +17,10 @@ other candidate is decided as soon as it is known.
 
 Chunk invariance: every operation is either element-wise, an exact reduction (max, counts,
 medians), a strictly sequential recurrence carried in the state (``sosfilt`` with ``zi``, the
-running sum seeded with its last value), or a decision loop whose inputs do not depend on where
-chunks end. Hence ``push`` over any chunking gives bit-identical beats to one ``push`` of the
-whole signal, and :func:`detect_beats` is defined as exactly that.
+running sum seeded with its last value and reseeded at fixed absolute samples), or a decision
+loop whose inputs do not depend on where chunks end. Hence ``push`` over any chunking gives
+bit-identical beats to one ``push`` of the whole signal, and :func:`detect_beats` is defined as
+exactly that.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ from ecgdash.core.qrs.quality import SAFE_FLOOR, QualityWindow, WindowQuality
 from ecgdash.core.qrs.state import StateError, decode_state, encode_state
 
 RR_HISTORY = 8
+# the signal and noise levels learn from a candidate's value capped at this x the signal level: one
+# glitch (a single sample 1000-20000x the QRS, an electrode pop or a bad ADC word) then lifts the
+# level at most 1.875x, below the 1 / thr_frac (2.9x) at which the next beats fall under the
+# threshold; uncapped, each such glitch cost 7-26 beats while the level halved back down (106 and
+# 208, tests/core/qrs/test_glitches.py)
+LEVEL_CAP = 8.0
+RESEED_WINDOWS = 32  # the feature's running sum is recomputed exactly every this many windows
 QUALITY_RING = 128
 OFFLINE_BLOCK = 1 << 15  # samples per push in detect_beats
 
@@ -257,13 +265,9 @@ class StreamingQRSDetector:
         else:
             ec = np.einsum("ln,ln->n", slope, sw)
             g = np.einsum("ln,ln->n", np.abs(bp, out=bp), sw)
-        # moving-window integration as a running sum seeded with its last value (sequential)
-        old = self._lagged(ec, d.mwi)
-        steps = np.empty(n + 1)
-        steps[0] = self.mwi_sum
-        np.subtract(ec, old, out=steps[1:])
-        run = np.cumsum(steps)[1:]
-        self.mwi_sum = float(run[-1])
+        # moving-window integration: a running sum seeded with its last value (sequential), reseeded
+        # with the exact window sum at fixed absolute samples
+        run = self._running_sum(ec, d.mwi)
         np.maximum(run, 0.0, out=run)
         self.fbuf = np.concatenate([self.fbuf, run])
         self.ebuf = np.concatenate([self.ebuf, ec])
@@ -273,12 +277,39 @@ class StreamingQRSDetector:
         if not self.initialized and self.n_seen >= d.init:
             self._init_levels()
 
-    def _lagged(self, ec: NDArray[np.float64], lag: int) -> NDArray[np.float64]:
-        """ec delayed by ``lag`` samples, continuing from the buffer (zeros before the start)."""
-        hist = np.zeros(lag)
-        tail = self.ebuf[-lag:]
-        hist[lag - tail.size :] = tail
-        return np.concatenate([hist, ec])[: ec.size]
+    def _running_sum(self, ec: NDArray[np.float64], m: int) -> NDArray[np.float64]:
+        """Sum of the last ``m`` values of ``ec`` at each sample, continuing from the buffer.
+
+        A running sum (add the new value, subtract the one ``m`` back), reseeded with the exact
+        window sum at every ``RESEED_WINDOWS``-th window boundary (absolute sample index, so every
+        chunking reseeds at the same samples with the same sums): a running sum keeps the rounding
+        error of the largest value it ever held, and after one absurd sample (1e200) it stayed
+        about -1e184, every later feature value 0 and no beat again.
+        """
+        n = ec.size
+        hist = np.zeros(m)  # the m values before the chunk (zeros before the start)
+        tail = self.ebuf[-m:]
+        hist[m - tail.size :] = tail
+        both = np.concatenate([hist, ec])  # both[i] is ec[i - m]
+        diff = ec - both[:n]
+        full = both[1:]  # full[i : i + m] is the window ending at ec[i]
+        run = np.empty(n)
+        step = self._d.window * RESEED_WINDOWS
+        seed, pos = self.mwi_sum, 0
+        for b in [*range((-self.n_seen) % step, n, step), n]:
+            if b > pos:
+                steps = np.empty(b - pos + 1)
+                steps[0] = seed
+                steps[1:] = diff[pos:b]
+                part = np.cumsum(steps)[1:]
+                run[pos:b] = part
+                seed = float(part[-1])
+            if b < n:
+                seed = float(np.sum(full[b : b + m]))
+                run[b] = seed
+                pos = b + 1
+        self.mwi_sum = seed
+        return run
 
     def _init_levels(self) -> None:
         """Learn the first signal and noise levels from the first ``init_s`` of the feature."""
@@ -347,14 +378,16 @@ class StreamingQRSDetector:
             i += 1
             if self.trace is not None:
                 self.trace.append((c, v, thr1, "?"))
+            top = max(spk, self.spk_beat)  # the level before any halving since the last beat
+            u = min(v, LEVEL_CAP * top) if top > 0 else v  # the value the levels learn from
             if gap < self.refr:
                 continue
             twave = gap < d.twave and s < 0.5 * self.last_slope
             if v >= thr1 and not twave and self._interposed(rows, i, c, v, last_c, thr1, spk):
-                npk = 0.125 * v + 0.875 * npk
+                npk = 0.125 * u + 0.875 * npk
                 continue
             if v >= thr1 and not twave:
-                spk = 0.125 * v + 0.875 * spk
+                spk = 0.125 * u + 0.875 * spk
                 accepted.append([loc, c, 0.0, mask])
             elif v >= self._search_floor(thr2) and not twave and last_c >= 0:
                 rr_avg = self._rr_median()
@@ -371,13 +404,13 @@ class StreamingQRSDetector:
                         bigger = True
                         break
                 if not bigger and end - last_c > sb * self._search_cycle():
-                    spk = 0.25 * v + 0.75 * spk
+                    spk = 0.25 * u + 0.75 * spk
                     accepted.append([loc, c, 1.0, mask])
                 else:
-                    npk = 0.125 * v + 0.875 * npk
+                    npk = 0.125 * u + 0.875 * npk
                     continue
             else:
-                npk = 0.125 * v + 0.875 * npk
+                npk = 0.125 * u + 0.875 * npk
                 continue
             self.spk_beat = spk
             if last_c >= 0:
