@@ -77,3 +77,14 @@ def test_an_absurd_sample_blinds_for_seconds_not_for_good(mitdb, monkeypatch, le
     assert _missed(after, detect_beats(y, fs), tol) <= clean
     monkeypatch.setattr(detector, "RESEED_WINDOWS", 10**9)
     assert _missed(after, detect_beats(y, fs), tol) >= 0.9 * after.size
+
+
+def test_a_huge_dc_offset_costs_no_beat(mitdb, monkeypatch) -> None:
+    """Window 0 zeroes slopes below ``FLAT_RESIDUE`` x the level (the band-pass residue of a flat
+    line: at most 5e-14 x, measured up to 32 kHz). At 1e-9 a DC offset of 1e9 zeroed every QRS of
+    the first window and the first 68 s of 106 were lost."""
+    x, fs, ref = mitdb("106")
+    tol = int(0.15 * fs)
+    assert _missed(ref, detect_beats(x + 1e9, fs), tol) == _missed(ref, detect_beats(x, fs), tol)
+    monkeypatch.setattr(detector, "FLAT_RESIDUE", 1e-9)
+    assert _missed(ref, detect_beats(x + 1e9, fs), tol) >= 50
