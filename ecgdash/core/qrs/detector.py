@@ -36,7 +36,8 @@ from ecgdash.core.qrs.quality import SAFE_FLOOR, QualityWindow, WindowQuality
 from ecgdash.core.qrs.state import StateError, decode_state, encode_state
 
 RR_HISTORY = 8
-# the signal and noise levels learn from a candidate's value capped at this x the signal level: one
+# the signal and noise levels learn from a candidate's value capped at this x the signal level
+# before any halving since the last beat (so a large beat after a long pause still lifts it): one
 # glitch (a single sample 1000-20000x the QRS, an electrode pop or a bad ADC word) then lifts the
 # level at most 1.875x, below the 1 / thr_frac (2.9x) at which the next beats fall under the
 # threshold; uncapped, each such glitch cost 7-26 beats while the level halved back down (106 and
