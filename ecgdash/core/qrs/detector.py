@@ -382,10 +382,10 @@ class StreamingQRSDetector:
             i += 1
             if self.trace is not None:
                 self.trace.append((c, v, thr1, "?"))
-            top = max(spk, self.spk_beat)  # the level before any halving since the last beat
-            u = min(v, LEVEL_CAP * top) if top > 0 else v  # the value the levels learn from
             if gap < self.refr:
                 continue
+            top = max(spk, self.spk_beat)  # the level before any halving since the last beat
+            u = min(v, LEVEL_CAP * top) if top > 0 else v  # the value the levels learn from
             twave = gap < d.twave and s < 0.5 * self.last_slope
             if v >= thr1 and not twave and self._interposed(rows, i, c, v, last_c, thr1, spk):
                 npk = 0.125 * u + 0.875 * npk

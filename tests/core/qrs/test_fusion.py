@@ -123,6 +123,19 @@ def _cid(group: str, record: str) -> devset.CaseId:
     return next(c for c in devset.case_ids(ROOT, {group}) if c.record == record)
 
 
+def _with_and_without(monkeypatch, group: str, record: str, name: str, value: float
+                      ) -> tuple[tuple[int, int], tuple[int, int]]:  # fmt: skip
+    """(FN, FP) of a case as the detector stands, then with ``quality.<name>`` set to ``value``
+    (the rule under test switched off or weakened)."""
+    from ecgdash.core.qrs import quality
+
+    case = devset.build(ROOT, _cid(group, record))
+    _, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    monkeypatch.setattr(quality, name, value)
+    _, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs))
+    return (fn, fp), (fn0, fp0)
+
+
 @pytest.mark.parametrize(("group", "record"),
                          [("em +6 dB", "124"), ("em +6 dB", "101"), ("nstdb +0 dB", "118e00")])  # fmt: skip
 def test_noise_rule_removes_false_beats(group: str, record: str) -> None:
@@ -160,12 +173,8 @@ def test_tall_wave_lead_stays_down_weighted_while_the_clean_lead_is_noisy(monkey
     surrogate's P and T waves count as beats. Its long-term floor (followed at a limited rate)
     stays high through that noise (the waves are always there), so it stays down-weighted: fewer
     false beats against the annotations, none missed more, than with the long-term rule off."""
-    from ecgdash.core.qrs import quality
-
-    case = devset.build(ROOT, _cid("tall P/T lead 2", "108"))
-    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
-    monkeypatch.setattr(quality, "STRUCTURAL_FLOOR", np.inf)
-    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs))
+    rule_off = ("STRUCTURAL_FLOOR", np.inf)
+    (fn, fp), (fn0, fp0) = _with_and_without(monkeypatch, "tall P/T lead 2", "108", *rule_off)
     assert fp <= fp0 - 10 and fn <= fn0, (fn0, fp0, fn, fp)
 
 
@@ -192,12 +201,7 @@ def test_tall_wave_lead_down_weighting_is_cubed(monkeypatch) -> None:
     """101 with a tall-P/T first lead: with the plain ratio (SAFE_FLOOR / long-term floor) the
     surrogate kept about half its share through the real lead's noise bursts and its T waves
     passed the threshold; cubed, fewer false beats and none missed more."""
-    from ecgdash.core.qrs import quality
-
-    case = devset.build(ROOT, _cid("tall P/T lead 1", "101"))
-    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
-    monkeypatch.setattr(quality, "STRUCTURAL_POWER", 1)
-    tp1, fn1, fp1 = _counts(case, detect_beats(case.signal, case.fs))
+    (fn, fp), (fn1, fp1) = _with_and_without(monkeypatch, "tall P/T lead 1", "101", "STRUCTURAL_POWER", 1)
     assert fp <= fp1 - 20 and fn <= fn1, (fn1, fp1, fn, fp)
 
 
@@ -205,12 +209,7 @@ def test_tall_wave_lead_down_weighted_beside_a_clearly_calmer_lead(monkeypatch) 
     """209 with a tall-P/T first lead: the real lead's long-term floor sits around 0.36, safe in
     only a third of the windows, so the surrogate (0.72) kept its weight in the rest. Scaled also
     beside a lead at most STRUCTURAL_RATIO x its floor: fewer false beats, none missed more."""
-    from ecgdash.core.qrs import quality
-
-    case = devset.build(ROOT, _cid("tall P/T lead 1", "209"))
-    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
-    monkeypatch.setattr(quality, "STRUCTURAL_RATIO", 0.0)
-    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs))
+    (fn, fp), (fn0, fp0) = _with_and_without(monkeypatch, "tall P/T lead 1", "209", "STRUCTURAL_RATIO", 0.0)
     assert fp <= fp0 - 10 and fn <= fn0, (fn0, fp0, fn, fp)
 
 
