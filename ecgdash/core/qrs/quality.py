@@ -46,6 +46,10 @@ INF = float("inf")
 STRUCTURAL_FLOOR = 0.6  # a lead whose long-term floor is this high carries tall non-QRS waves
 STRUCTURAL_POWER = 3  # ... and is scaled down by (calmer floor / its floor) ** this (_next_weights)
 STRUCTURAL_RATIO = 0.7  # ... also beside a lead whose long-term floor is at most this x its own
+# busy-ness (the fraction of a window above NOISE_LEVEL) at or below this says nothing about noise:
+# a clean ECG spends 5-15 % there, and a lead with a tiny QRS count (a slow rhythm, a pause, a lost
+# signal) near 0 %; see _next_weights
+BUSY_FLOOR = 0.06
 # a window whose slope maximum is below QUIET_LEVEL x ref holds no QRS (a pause, asystole, a
 # lead's signal loss): it says nothing about the QRS size and keeps the last history entry, for
 # at most QUIET_MAX windows in a row (then a real drop in amplitude is followed), or for as long as
@@ -185,17 +189,27 @@ def _next_weights(
 
     Clean leads (else usable ones), scaled to unit typical QRS slope, and down-weighted by how
     much more of the time they are "busy" (slope above 22 % of the QRS level, smoothed over 8
-    windows) than the cleanest lead: ``(busy_min / busy) ** 2``. A lead whose QRS barely rises
-    above its noise thus adds little.
+    windows) than the cleanest lead: ``(busy_min / busy) ** 2``, busy-ness taken as at least
+    ``BUSY_FLOOR``. A lead whose QRS barely rises above its noise thus adds little.
+
+    The shares then sum to 1, so the fused QRS level is the same whichever leads are in use. It
+    used to be their sum, which rose and fell with the pick of clean leads: when noise flagged a
+    lead for a window, the level dropped below the learnt thresholds and beats were missed, and
+    when it came back, noise passed. Below ``BUSY_FLOOR`` the ratio compared two counts of almost
+    nothing (at 30 bpm one lead at 1 % took 90 % of the weight from a lead at 4 %, and its
+    baseline noise became beats), so busy-ness is floored there: a lead that has lost its signal
+    is no longer near 0 % against the lead still carrying the beats either. The floor was screened
+    at 0.03-0.08; 0.06 is the lowest at which neither the pause nor the lead-loss bench has more
+    false beats than before, and above it more false beats on NSTDB +12 dB and the tall-P/T second
+    lead (README).
 
     Then, when some lead is safe (its between-beat ``floor``, the median quarter-window slope
     maximum relative to its QRS slope, is at most ``SAFE_FLOOR``, about the detector's threshold
     fraction), every lead with a higher floor is scaled by ``SAFE_FLOOR / floor``: its P/T waves or
     noise spikes rise close to its QRS and would pass for beats. Busy-ness alone misses such a lead
-    (tall P/T waves are not busy). The summed weight is kept, so the fused QRS level, and with it
-    the detector's learnt thresholds, does not drop. When no lead is safe (noise on every lead) the
-    weights stay as busy-ness sets them: down-weighting one noisy lead then costs more beats than
-    it saves false ones (NSTDB -6 dB).
+    (tall P/T waves are not busy). The shares still sum to 1 (above). When no lead is safe (noise
+    on every lead) the weights stay as busy-ness sets them: down-weighting one noisy lead then
+    costs more beats than it saves false ones (NSTDB -6 dB).
 
     Noise is transient, tall P or T waves are not: ``lfloor`` is each lead's long-term floor, its
     floor followed at a limited rate (up by ``FLOOR_RISE``, down by ``FLOOR_FALL`` per window). A
@@ -246,7 +260,7 @@ def _next_weights(
         clean = clean & ~(tall & calm.any(axis=0))
     pick = np.where(clean.any(axis=0), clean, usable)
     ok = pick & (ref > 0)
-    busy = np.maximum(busy, 0.01)
+    busy = np.maximum(busy, BUSY_FLOOR)
     best = np.where(ok, busy, np.inf).min(axis=0)
     rel = np.where(ok, best / busy, 0.0) ** 2
     floor = np.maximum(floor, 0.01)
@@ -261,8 +275,9 @@ def _next_weights(
         calmest = np.maximum(np.where(np.isfinite(lowlt), lowlt, 1.0), SAFE_FLOOR)
         down = (calmest / np.maximum(lfloor, 0.01)) ** STRUCTURAL_POWER
         fac = np.minimum(fac, np.where(structural, down, 1.0))
-    tot, new = rel.sum(axis=0), (rel * fac).sum(axis=0)
-    rel = rel * fac * np.where(new > 0, tot / np.where(new > 0, new, 1.0), 1.0)
+    rel = rel * fac
+    tot = rel.sum(axis=0)
+    rel = rel / np.where(tot > 0, tot, 1.0)
     return np.where(ok, rel / np.where(ok, ref, 1.0), 0.0)
 
 
@@ -512,10 +527,12 @@ class WindowQuality:
             self.q_chi += np.where(ref > 0, (e > NOISE_LEVEL * np.nan_to_num(ref)[:, None]).sum(axis=1), 0)
 
     def _weights_window0(self, e: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Per-sample weights for window 0, before any history: 1 / running max energy."""
+        """Per-sample weights for window 0, before any history: 1 / running max energy, shared
+        out among the leads with a signal (the shares sum to 1, as in ``_next_weights``)."""
         cm = np.maximum.accumulate(np.concatenate([self.q_cummax[:, None], e], axis=1), axis=1)[:, 1:]
         self.q_cummax = cm[:, -1].copy()
-        return np.where(cm > 0, 1.0 / np.where(cm > 0, cm, 1.0), 0.0)
+        live = (cm > 0).sum(axis=0)
+        return np.where(cm > 0, 1.0 / np.where(cm > 0, cm * live, 1.0), 0.0)
 
     # -- main entry ----------------------------------------------------------------------
     def update(

@@ -32,23 +32,22 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
 # group -> gross all-lead F1 floor (%): the bench's figure at the last detector change, rounded down
 FLOORS = {
     "records": 99.85, "paced": 99.95, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
-    "nstdb +12 dB": 99.90, "nstdb +6 dB": 97.70, "nstdb +0 dB": 85.10, "nstdb -6 dB": 73.70,
-    "tall P/T lead 2": 99.80, "tall P/T lead 1": 97.90,
+    "nstdb +12 dB": 99.90, "nstdb +6 dB": 98.05, "nstdb +0 dB": 85.65, "nstdb -6 dB": 73.40,
+    "tall P/T lead 2": 99.80, "tall P/T lead 1": 98.10,
 }  # fmt: skip
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
-    ("nstdb +6 dB", "118e06"): (99.09, 99.69),
-    ("nstdb +6 dB", "119e06"): (96.17, 97.79),
-    ("nstdb +0 dB", "118e00"): (86.77, 90.94),
-    ("nstdb +0 dB", "119e00"): (83.29, 87.73),
-    ("nstdb -6 dB", "118e_6"): (74.78, 79.32),
-    ("nstdb -6 dB", "119e_6"): (72.54, 75.39),
-    # lead 1 replaced: the surrogate copies lead 2 (these records' weaker lead, noisy in 101 and
-    # 203) and adds its waves, so both leads carry the same noise and the fusion cannot
-    # average it out; 108's lead 2 has tall P waves of its own
-    ("tall P/T lead 1", "101"): (78.56, 84.63),
-    ("tall P/T lead 1", "108"): (97.30, 98.12),
-    ("tall P/T lead 1", "203"): (95.24, 96.25),
+    ("nstdb +6 dB", "118e06"): (99.38, 99.69),
+    ("nstdb +6 dB", "119e06"): (96.62, 97.79),
+    ("nstdb +0 dB", "118e00"): (87.48, 90.94),
+    ("nstdb +0 dB", "119e00"): (83.74, 87.73),
+    ("nstdb -6 dB", "118e_6"): (74.44, 79.32),
+    ("nstdb -6 dB", "119e_6"): (72.28, 75.39),
+    # lead 1 replaced: the surrogate copies lead 2 (101's weaker lead, noisy) and adds its waves,
+    # so both leads carry the same noise and the fusion cannot average it out; 108's lead 2 has
+    # tall P waves of its own
+    ("tall P/T lead 1", "101"): (81.94, 84.63),
+    ("tall P/T lead 1", "108"): (97.70, 98.12),
 }
 MATCH_S = 0.150  # EC57 match window
 
@@ -141,11 +140,13 @@ def _with_and_without(monkeypatch, group: str, record: str, name: str, value: fl
 def test_noise_rule_removes_false_beats(group: str, record: str) -> None:
     """In noise, an early candidate that gives way to a much larger one on the rhythm is not a
     beat even in an irregular rhythm (``DetectorConfig.noisy_early``): against the cardiologists'
-    marks it removes false beats and costs at most a few true ones (0 turns the rule off)."""
+    marks it removes false beats and costs at most a few true ones (0 turns the rule off).
+    Measured false beats without -> with it: 124 35 -> 28 (43 -> 10 while the lead weights summed
+    to more than 1 and fell when noise flagged a lead), 101 276 -> 228, 118e00 468 -> 439."""
     case = devset.build(ROOT, _cid(group, record))
     tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
     tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))
-    assert fp <= fp0 - 10 and fn <= fn0 + 10, (fn0, fp0, fn, fp)
+    assert fp <= fp0 - 5 and fn <= fn0 + 10, (fn0, fp0, fn, fp)
     assert _f1(tp, fn, fp) > _f1(tp0, fn0, fp0)
 
 
