@@ -5,9 +5,10 @@ never busy; the busy-ness weighting then took it as the cleanest lead and scaled
 carrying the beats down to almost nothing, and the fused feature missed about half the beats.
 A lead quiet for ``LOST_WINDOWS`` windows while another clean lead shows QRS-level maxima now leaves
 the weights (``quality._next_weights``), and busy-ness is floored at ``quality.BUSY_FLOOR`` (a lost
-lead near 0 % no longer outweighs one at a clean ECG's 5-15 %). Checked against PhysioNet's annotations: MIT-BIH 116's own
-lead-1 signal loss, and ``bench/qrs_leadloss.py``'s spells (one lead of every shared record replaced
-by low-amplitude baseline for 20 s at three places). Needs the shared data; skipped without it.
+lead near 0 % no longer outweighs one at a clean ECG's 5-15 %). Checked against PhysioNet's
+annotations: MIT-BIH 116's own lead-1 signal loss, and ``bench/qrs_leadloss.py``'s spells (one
+lead of every shared record replaced by low-amplitude baseline for 20 s at three places). Needs
+the shared data; skipped without it.
 """
 
 from __future__ import annotations
