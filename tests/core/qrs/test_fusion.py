@@ -6,7 +6,9 @@ group's gross all-lead F1 must stay above its floor. The cases are the bench's d
 (``bench/qrs_devset.py``: same records, folds, transformations and EC57 scoring span), limited to
 the groups that fit the suite's time (about 90 s): the 26 shared MIT-BIH records, the 12 NSTDB
 records, and the MIT-BIH records with lead 2 or lead 1 replaced by a tall-P/T surrogate. The other
-transformation groups are scored by ``bench/qrs_accuracy.py`` only, and other surrogate shapes by
+transformation groups (resampled, gains, inverted, swapped leads, baseline wander, mains, added
+electrode-motion noise) are checked per group (gross F1 against a floor and against the best single
+leads; about 2 minutes), per case by ``bench/qrs_accuracy.py`` only, and other surrogate shapes by
 ``bench/qrs_tallpt_sweep.py``.
 
 Where the detector does not hold the property yet, the case is in ``KNOWN_LOSSES`` with the
@@ -35,6 +37,16 @@ FLOORS = {
     "nstdb +12 dB": 99.90, "nstdb +6 dB": 98.05, "nstdb +0 dB": 85.65, "nstdb -6 dB": 73.40,
     "tall P/T lead 2": 99.80, "tall P/T lead 1": 98.10,
 }  # fmt: skip
+# transformation group -> gross all-lead F1 floor (%), all leads only (no single-lead runs: the
+# per-case comparison with the best lead stays the bench's, for the suite's time)
+TRANSFORMED = {
+    "fs 125": 99.85, "fs 250": 99.85, "fs 500": 99.85, "fs 1000": 99.85, "gain x0.25": 99.85,
+    "gain x4": 99.85, "gain x0.25/x4": 99.85, "inverted": 99.85, "leads swapped": 99.85,
+    "baseline wander": 99.85, "mains 50 Hz": 99.70, "mains 60 Hz": 99.75, "em +12 dB": 99.60,
+    "em +6 dB": 97.05, "em +0 dB": 85.45,
+}  # fmt: skip
+# transformation groups whose gross all-lead F1 is below the best single leads' (as measured)
+KNOWN_GROUP_LOSSES = {"em +0 dB": "all leads 85.48 % < best lead 88.57 %"}
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
     ("nstdb +6 dB", "118e06"): (99.38, 99.69),
@@ -115,6 +127,42 @@ def test_group_floor(group: str) -> None:
     assert rows, f"no case in group {group!r}"
     tp, fn, fp = (sum(r[i] for r in rows) for i in range(3))
     assert _f1(tp, fn, fp) >= FLOORS[group], f"{group}: F1 {_f1(tp, fn, fp):.3f} % < {FLOORS[group]}"
+
+
+@cache
+def _group_counts(group: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """(TP, FN, FP) summed over a group's cases: all leads, and per case its best single lead
+    (the bench's ``ours-best1``: the lead alone with the higher F1)."""
+    assert ROOT is not None
+    fused, best = np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64)
+    for cid in devset.case_ids(ROOT, {group}):
+        case = devset.build(ROOT, cid)
+        fused += _counts(case, detect_beats(case.signal, case.fs))
+        alone = [_counts(case, detect_beats(np.ascontiguousarray(case.signal[:, k]), case.fs))
+                 for k in range(case.signal.shape[1])]  # fmt: skip
+        best += max(alone, key=lambda c: _f1(*c))
+    return tuple(int(v) for v in fused), tuple(int(v) for v in best)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("group", list(TRANSFORMED))
+def test_transformed_group_floor(group: str) -> None:
+    """Gross all-lead F1 of a transformation group (resampled, gains, inverted, swapped, wander,
+    mains, added electrode-motion noise) above its floor: the bench's figure at the last detector
+    change, rounded down."""
+    f1 = _f1(*_group_counts(group)[0])
+    assert f1 >= TRANSFORMED[group], f"{group}: F1 {f1:.3f} % < {TRANSFORMED[group]}"
+
+
+@pytest.mark.parametrize("group", [
+    pytest.param(g, marks=[pytest.mark.xfail(strict=True, reason=f"{KNOWN_GROUP_LOSSES[g]} (issue 13)")])
+    if g in KNOWN_GROUP_LOSSES else g
+    for g in TRANSFORMED
+])  # fmt: skip
+def test_transformed_group_not_below_best_single_lead(group: str) -> None:
+    """A transformation group's gross all-lead F1 is at least its best single leads' (each case's
+    better lead, summed) minus ``TOLERANCE``."""
+    fused, best = (_f1(*c) for c in _group_counts(group))
+    assert fused >= best - TOLERANCE, f"{group}: all leads {fused:.2f} % < best lead {best:.2f} %"
 
 
 def _cid(group: str, record: str) -> devset.CaseId:
