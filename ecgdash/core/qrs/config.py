@@ -17,6 +17,15 @@ class DetectorConfig:
     """
 
     band_hz: tuple[float, float] = (5.0, 20.0)  # QRS energy band (Pan & Tompkins use 5-15 Hz)
+    # a second, higher band: per lead the slope is (band_hz slope)^(1 - high_share) x (high_band_hz
+    # slope)^high_share. A QRS has energy in both bands; electrode motion, baseline noise and P/T
+    # waves mostly in the low one (kalidas2017 detects on a ~22-45 Hz wavelet band). 0 turns it off.
+    high_band_hz: tuple[float, float] = (20.0, 35.0)
+    high_share: float = 0.15
+    # mains notches (both bands), each where below 0.45 x the sampling rate: bedside monitors filter
+    # mains too; 0.3 mV of 50 Hz otherwise added 115 false beats to the 48 records (README)
+    notch_hz: tuple[float, ...] = (50.0, 60.0)
+    notch_q: float = 5.0
     mwi_s: float = 0.10  # moving-window integration, about one QRS width
     peak_half_s: float = 0.18  # a candidate is the largest feature value within +-this
     refractory_s: float = 0.20  # no second beat closer than this
@@ -50,9 +59,14 @@ class DetectorConfig:
     noisy_early: float = 0.5  # in noise, in any rhythm, for a candidate before this x the median RR
 
     def __post_init__(self) -> None:
-        lo, hi = self.band_hz
-        if not 0 < lo < hi:
-            raise ValueError(f"band_hz must be 0 < low < high, got {self.band_hz}")
+        for name in ("band_hz", "high_band_hz"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo < hi:
+                raise ValueError(f"{name} must be 0 < low < high, got {getattr(self, name)}")
+        if not 0.0 <= self.high_share <= 1.0:
+            raise ValueError(f"high_share must be in [0, 1], got {self.high_share}")
+        if not self.notch_q > 0 or not all(f > 0 for f in self.notch_hz):
+            raise ValueError(f"notch_hz must be > 0 and notch_q > 0, got {self.notch_hz}, {self.notch_q}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +74,8 @@ class Derived:
     """Sample counts and filter coefficients derived from a config at one sampling rate."""
 
     fs: float
-    sos: np.ndarray
+    sos: np.ndarray  # QRS band, then the mains notches
+    sos_hi: np.ndarray | None  # the high band, then the mains notches (None: high_share 0)
     delay: int  # band-pass group delay near 10 Hz, samples
     mwi: int
     half: int
@@ -82,9 +97,17 @@ def derive(cfg: DetectorConfig, fs: float) -> Derived:
     coefficients are shared: nothing writes them (scipy's sosfilt wants a writable buffer)."""
     if not np.isfinite(fs) or fs < 50:
         raise ValueError(f"sampling rate must be a finite number >= 50 Hz, got {fs!r}")
-    lo, hi = cfg.band_hz
-    hi = min(hi, 0.45 * fs)
-    sos = signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    notches = [signal.tf2sos(*signal.iirnotch(f0, cfg.notch_q, fs=fs))
+               for f0 in cfg.notch_hz if f0 < 0.45 * fs]  # fmt: skip
+
+    def band(lo: float, hi: float) -> np.ndarray:
+        hi = min(hi, 0.45 * fs)
+        if not lo < hi:
+            raise ValueError(f"band {lo}-{hi} Hz is above 0.45 x the sampling rate {fs} Hz")
+        return np.vstack([signal.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos"), *notches])
+
+    sos = band(*cfg.band_hz)
+    sos_hi = band(*cfg.high_band_hz) if cfg.high_share > 0 else None
     # group delay near 10 Hz: the sum over the second-order sections. The single (b, a)
     # polynomial loses precision as the poles near the unit circle (scipy warned from about 8 kHz,
     # was 5 samples off at 16 kHz and negative at 32 kHz); below 4 kHz both round the same.
@@ -96,6 +119,7 @@ def derive(cfg: DetectorConfig, fs: float) -> Derived:
     return Derived(
         fs=float(fs),
         sos=sos,
+        sos_hi=sos_hi,
         delay=int(round(gd)),
         mwi=n(cfg.mwi_s),
         half=n(cfg.peak_half_s),

@@ -1,9 +1,11 @@
 """Streaming, chunk-invariant multi-lead QRS detector.
 
 Pipeline per chunk, all vectorised over samples:
-NaN hold -> 2nd-order Butterworth band-pass (stateful ``sosfilt``) -> squared first difference
-per lead -> leads weighted by the quality of the previous window and scaled to unit typical QRS
-energy -> summed -> moving-window integration (running sum) -> candidates = local maxima within
+NaN hold -> two 2nd-order Butterworth band-passes with mains notches (stateful ``sosfilt``: the
+QRS band and a higher one) -> per lead |first difference| of each, combined as a weighted geometric
+mean (``high_share``) -> leads weighted by the quality of the previous window and scaled to unit
+typical QRS slope -> summed -> moving-window integration (root mean square, a running sum of
+squares) -> candidates = local maxima within
 +-``peak_half_s``. Python then loops once per candidate: Pan-Tompkins style adaptive signal and
 noise levels, refractory period, T-wave rejection by slope, and a bounded search-back: a
 candidate between the lower and the upper threshold becomes a beat when, looking at most
@@ -44,6 +46,10 @@ RR_HISTORY = 8
 # 208, tests/core/qrs/test_glitches.py)
 LEVEL_CAP = 8.0
 FLAT_RESIDUE = 1e-12  # relative slope below which window 0 counts a flat line as flat
+# the combined feature is in units of each lead's typical QRS slope; squared for the integration, a
+# glitch of 1e8 x the QRS would leave a rounding residue of about 1 in the running sum until the
+# next reseed (32 s); capped here, a residue stays below 1e-9 and a glitch still dwarfs any QRS
+ENERGY_CAP = 1e3
 RESEED_WINDOWS = 32  # the feature's running sum is recomputed exactly every this many windows
 QUALITY_RING = 128
 OFFLINE_BLOCK = 1 << 15  # samples per push in detect_beats
@@ -82,7 +88,8 @@ _SCALARS = (
     "npk", "last_c", "last_slope", "last_decay", "n_rr", "prev_loc", "prev_q", "spk_beat",
 )  # fmt: skip
 _ARRAYS = (
-    "last_x", "zi", "prev_bp", "fbuf", "ebuf", "gbuf", "mbuf", "rr", "pend", "ready", "qring",
+    "last_x", "zi", "prev_bp", "zi_hi", "prev_hi", "fbuf", "ebuf", "gbuf", "mbuf", "rr", "pend", "ready",
+    "qring",
 )  # fmt: skip
 
 
@@ -125,6 +132,9 @@ class StreamingQRSDetector:
         self.last_x = np.full(L, np.nan)
         self.zi = np.zeros((nsec, L, 2))
         self.prev_bp = np.zeros(L)
+        nhi = 0 if self._d.sos_hi is None else self._d.sos_hi.shape[0]
+        self.zi_hi = np.zeros((nhi, L, 2))  # the high band's filter (config.high_band_hz)
+        self.prev_hi = np.zeros(L)
         self.fbuf = np.zeros(0)  # integrated feature
         self.ebuf = np.zeros(0)  # combined slope energy
         self.gbuf = np.zeros(0)  # combined |band-pass| for locating the R peak
@@ -248,20 +258,27 @@ class StreamingQRSDetector:
             held = np.take_along_axis(x, np.maximum(idx, 0), axis=1)
             x = np.where(idx >= 0, held, np.nan_to_num(self.last_x, nan=0.0)[:, None])
         self.last_x = x[:, -1].copy()
-        if not self.started:  # start the filter in steady state: no step transient at sample 0
+        if not self.started:  # start the filters in steady state: no step transient at sample 0
             self.zi = signal.sosfilt_zi(d.sos)[:, None, :] * x[None, :, 0, None]
             self.started = 1
+            if d.sos_hi is not None:
+                self.zi_hi = signal.sosfilt_zi(d.sos_hi)[:, None, :] * x[None, :, 0, None]
         bp, self.zi = signal.sosfilt(d.sos, x, axis=1, zi=self.zi)
-        slope = np.empty_like(bp)  # |first difference| of the band-passed signal
-        slope[:, 0] = bp[:, 0] - self.prev_bp
-        np.subtract(bp[:, 1:], bp[:, :-1], out=slope[:, 1:])
-        np.abs(slope, out=slope)
+        slope = _abs_diff(bp, self.prev_bp)  # |first difference| of the band-passed signal
         self.prev_bp = bp[:, -1].copy()
         if self._q.q_win == 0:  # before any quality history: ignore float residue of a flat line
             # (measured: at most 5e-14 x the level, at 32 kHz; 1e-9 also zeroed every QRS of the
             # first window under a DC offset of 1e9, and the first 68 s of 106 were lost)
             slope[slope <= FLAT_RESIDUE * np.abs(x)] = 0.0
+        # the lead weights are judged on the QRS band alone: on the combined slope a lead's tall
+        # P/T waves look quieter and the lead won 3x its share (README, "Two bands")
         sw, mask, pause, wins = self._q.update(self.n_seen, x, bad, slope)
+        if d.sos_hi is not None:  # the feature: x the high band's slope, by their shares
+            hb, self.zi_hi = signal.sosfilt(d.sos_hi, x, axis=1, zi=self.zi_hi)
+            hi = _abs_diff(hb, self.prev_hi)
+            self.prev_hi = hb[:, -1].copy()
+            a = self.config.high_share
+            slope = slope ** (1.0 - a) * hi**a if a < 1.0 else hi
         out.windows.extend(self._note_windows(wins))
         if L == 1:
             ec = slope[0] * sw[0]
@@ -269,10 +286,13 @@ class StreamingQRSDetector:
         else:
             ec = np.einsum("ln,ln->n", slope, sw)
             g = np.einsum("ln,ln->n", np.abs(bp, out=bp), sw)
-        # moving-window integration: a running sum seeded with its last value (sequential), reseeded
-        # with the exact window sum at fixed absolute samples
-        run = self._running_sum(ec, d.mwi)
+        # moving-window integration as a root mean square (x the window): a running sum of the
+        # squared feature seeded with its last value (sequential), reseeded with the exact window
+        # sum at fixed absolute samples. The square weighs a QRS's brief steep slopes above noise
+        # spread over the window (README, "RMS integration")
+        run = self._running_sum(_energy(ec), d.mwi)
         np.maximum(run, 0.0, out=run)
+        np.sqrt(run * d.mwi, out=run)
         self.fbuf = np.concatenate([self.fbuf, run])
         self.ebuf = np.concatenate([self.ebuf, ec])
         self.gbuf = np.concatenate([self.gbuf, g])
@@ -282,7 +302,8 @@ class StreamingQRSDetector:
             self._init_levels()
 
     def _running_sum(self, ec: NDArray[np.float64], m: int) -> NDArray[np.float64]:
-        """Sum of the last ``m`` values of ``ec`` at each sample, continuing from the buffer.
+        """Sum of the last ``m`` values of ``ec`` (the ``_energy`` of the feature) at each sample,
+        continuing from the buffer (which holds the feature).
 
         A running sum (add the new value, subtract the one ``m`` back), reseeded with the exact
         window sum at every ``RESEED_WINDOWS``-th window boundary (absolute sample index, so every
@@ -293,7 +314,7 @@ class StreamingQRSDetector:
         n = ec.size
         hist = np.zeros(m)  # the m values before the chunk (zeros before the start)
         tail = self.ebuf[-m:]
-        hist[m - tail.size :] = tail
+        hist[m - tail.size :] = _energy(tail)
         both = np.concatenate([hist, ec])  # both[i] is ec[i - m]
         diff = ec - both[:n]
         full = both[1:]  # full[i : i + m] is the window ending at ec[i]
@@ -626,6 +647,19 @@ class StreamingQRSDetector:
             self.gbuf = self.gbuf[cut:]
             self.mbuf = self.mbuf[cut:]
             self.buf_start += cut
+
+
+def _energy(ec: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The squared feature, each value capped at ``ENERGY_CAP`` first."""
+    return np.square(np.minimum(ec, ENERGY_CAP))
+
+
+def _abs_diff(y: NDArray[np.float64], prev: NDArray[np.float64]) -> NDArray[np.float64]:
+    """|first difference| along samples of ``y`` (leads x samples), ``prev`` the sample before."""
+    out = np.empty_like(y)
+    out[:, 0] = y[:, 0] - prev
+    np.subtract(y[:, 1:], y[:, :-1], out=out[:, 1:])
+    return np.abs(out, out=out)
 
 
 def _median(v: list[float]) -> float:

@@ -33,33 +33,32 @@ GROUPS = ("records", "paced", "nstdb +24 dB", "nstdb +18 dB", "nstdb +12 dB", "n
           "nstdb +0 dB", "nstdb -6 dB", "tall P/T lead 2", "tall P/T lead 1")  # fmt: skip
 # group -> gross all-lead F1 floor (%): the bench's figure at the last detector change, rounded down
 FLOORS = {
-    "records": 99.85, "paced": 99.95, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
-    "nstdb +12 dB": 99.90, "nstdb +6 dB": 98.05, "nstdb +0 dB": 85.65, "nstdb -6 dB": 73.40,
-    "tall P/T lead 2": 99.80, "tall P/T lead 1": 98.10,
+    "records": 99.85, "paced": 99.94, "nstdb +24 dB": 99.95, "nstdb +18 dB": 99.95,
+    "nstdb +12 dB": 99.90, "nstdb +6 dB": 98.20, "nstdb +0 dB": 86.40, "nstdb -6 dB": 74.00,
+    "tall P/T lead 2": 99.80, "tall P/T lead 1": 98.75,
 }  # fmt: skip
 # transformation group -> gross all-lead F1 floor (%); per case these groups are compared with the
 # best lead by the bench only, for the suite's time
 TRANSFORMED = {
     "fs 125": 99.85, "fs 250": 99.85, "fs 500": 99.85, "fs 1000": 99.85, "gain x0.25": 99.85,
     "gain x4": 99.85, "gain x0.25/x4": 99.85, "inverted": 99.85, "leads swapped": 99.85,
-    "baseline wander": 99.85, "mains 50 Hz": 99.70, "mains 60 Hz": 99.75, "em +12 dB": 99.60,
-    "em +6 dB": 97.05, "em +0 dB": 85.45,
+    "baseline wander": 99.85, "mains 50 Hz": 99.85, "mains 60 Hz": 99.85, "em +12 dB": 99.65,
+    "em +6 dB": 97.75, "em +0 dB": 86.80,
 }  # fmt: skip
 # transformation groups whose gross all-lead F1 is below the best single leads' (as measured)
-KNOWN_GROUP_LOSSES = {"em +0 dB": "all leads 85.48 % < best lead 88.57 %"}
+KNOWN_GROUP_LOSSES = {"em +0 dB": "all leads 86.83 % < best lead 89.39 %"}
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
-    ("nstdb +6 dB", "118e06"): (99.38, 99.69),
-    ("nstdb +6 dB", "119e06"): (96.62, 97.79),
-    ("nstdb +0 dB", "118e00"): (87.48, 90.94),
-    ("nstdb +0 dB", "119e00"): (83.74, 87.73),
-    ("nstdb -6 dB", "118e_6"): (74.44, 79.32),
-    ("nstdb -6 dB", "119e_6"): (72.28, 75.39),
+    ("nstdb +6 dB", "119e06"): (96.54, 97.53),
+    ("nstdb +0 dB", "118e00"): (87.72, 91.55),
+    ("nstdb +0 dB", "119e00"): (84.98, 87.31),
+    ("nstdb -6 dB", "118e_6"): (74.73, 78.77),
+    ("nstdb -6 dB", "119e_6"): (73.29, 75.43),
     # lead 1 replaced: the surrogate copies lead 2 (101's weaker lead, noisy) and adds its waves,
     # so both leads carry the same noise and the fusion cannot average it out; 108's lead 2 has
     # tall P waves of its own
-    ("tall P/T lead 1", "101"): (81.94, 84.63),
-    ("tall P/T lead 1", "108"): (97.70, 98.12),
+    ("tall P/T lead 1", "101"): (90.73, 93.74),
+    ("tall P/T lead 1", "108"): (97.57, 97.86),
 }
 MATCH_S = 0.150  # EC57 match window
 
@@ -178,13 +177,15 @@ def _with_and_without(monkeypatch, group: str, record: str, name: str, value: fl
 
 
 @pytest.mark.parametrize(("group", "record"),
-                         [("em +6 dB", "124"), ("em +6 dB", "101"), ("nstdb +0 dB", "118e00")])  # fmt: skip
+                         [("em +6 dB", "101"), ("nstdb +0 dB", "118e00")])  # fmt: skip
 def test_noise_rule_removes_false_beats(group: str, record: str) -> None:
     """In noise, an early candidate that gives way to a much larger one on the rhythm is not a
     beat even in an irregular rhythm (``DetectorConfig.noisy_early``): against the cardiologists'
     marks it removes false beats and costs at most a few true ones (0 turns the rule off).
-    Measured false beats without -> with it: 124 35 -> 28 (43 -> 10 while the lead weights summed
-    to more than 1 and fell when noise flagged a lead), 101 276 -> 228, 118e00 468 -> 439."""
+    Measured false beats without -> with it: 101 114 -> 108, 118e00 443 -> 430 (3 more missed).
+    124 with added noise +6 dB was checked here too (35 -> 28 before the second band): with the
+    second band in the feature it has 29 false beats with the rule and without, as none of them
+    is an early candidate that gives way any more."""
     case = devset.build(ROOT, _cid(group, record))
     tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
     tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))
@@ -194,10 +195,14 @@ def test_noise_rule_removes_false_beats(group: str, record: str) -> None:
 
 def test_noise_rule_leaves_atrial_fibrillation_alone() -> None:
     """Record 203 (atrial fibrillation, multiform ventricular beats) has a high between-beat floor
-    most of the time but early beats that are real: the rule changes none of its beats."""
+    most of the time but early beats that are real: the rule takes at most one of its true beats,
+    and fewer than the false ones it removes. Measured with the second band in the feature: it
+    changes one noisy stretch at 1269-1273 s (one true beat and two false ones go; the scored span
+    has 17 -> 18 missed, 27 -> 25 false); before the second band it changed no beat at all."""
     case = devset.build(ROOT, _cid("records", "203"))
-    np.testing.assert_array_equal(detect_beats(case.signal, case.fs),
-                                  detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))
+    _, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    _, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))
+    assert fn - fn0 <= 1 and fn - fn0 < max(fp0 - fp, 1), (fn0, fp0, fn, fp)
 
 
 def test_search_back_takes_nothing_inside_bigeminy_pauses() -> None:
@@ -215,10 +220,12 @@ def test_tall_wave_lead_stays_down_weighted_while_the_clean_lead_is_noisy(monkey
     between-beat floor above the safe level, which once turned the floor scaling off and let the
     surrogate's P and T waves count as beats. Its long-term floor (followed at a limited rate)
     stays high through that noise (the waves are always there), so it stays down-weighted: fewer
-    false beats against the annotations, none missed more, than with the long-term rule off."""
+    false beats against the annotations, none missed more, than with the long-term rule off.
+    Measured (missed, false) without -> with the rule: (12, 17) -> (10, 13); before the second band
+    in the feature, which quiets the surrogate's waves by itself, the rule removed 10 or more."""
     rule_off = ("STRUCTURAL_FLOOR", np.inf)
     (fn, fp), (fn0, fp0) = _with_and_without(monkeypatch, "tall P/T lead 2", "108", *rule_off)
-    assert fp <= fp0 - 10 and fn <= fn0, (fn0, fp0, fn, fp)
+    assert fp <= fp0 - 3 and fn <= fn0, (fn0, fp0, fn, fp)
 
 
 def test_tall_wave_lead_never_pushes_out_a_calm_noisy_lead() -> None:
@@ -251,9 +258,11 @@ def test_tall_wave_lead_down_weighting_is_cubed(monkeypatch) -> None:
 def test_tall_wave_lead_down_weighted_beside_a_clearly_calmer_lead(monkeypatch) -> None:
     """209 with a tall-P/T first lead: the real lead's long-term floor sits around 0.36, safe in
     only a third of the windows, so the surrogate (0.72) kept its weight in the rest. Scaled also
-    beside a lead at most STRUCTURAL_RATIO x its floor: fewer false beats, none missed more."""
+    beside a lead at most STRUCTURAL_RATIO x its floor: fewer false beats, none missed more.
+    Measured (missed, false) without -> with the rule: (47, 79) -> (39, 73); 10 or more false
+    beats removed before the second band in the feature."""
     (fn, fp), (fn0, fp0) = _with_and_without(monkeypatch, "tall P/T lead 1", "209", "STRUCTURAL_RATIO", 0.0)
-    assert fp <= fp0 - 10 and fn <= fn0, (fn0, fp0, fn, fp)
+    assert fp <= fp0 - 5 and fn <= fn0, (fn0, fp0, fn, fp)
 
 
 def test_long_term_floor_leaves_noise_on_every_lead_alone(monkeypatch) -> None:

@@ -66,7 +66,9 @@ def test_an_absurd_sample_blinds_for_seconds_not_for_good(mitdb, monkeypatch, le
     the band-pass for about 14 s and fills the lead's QRS history, so beats are lost for 3-36 s
     after it (106, 208, 101, 119). It used to leave the feature's running sum about -1e184, and
     every later value 0: no beat again. From 40 s after it on, every beat is found that is found
-    without it; with the reseeding off (``RESEED_WINDOWS`` huge) almost none is."""
+    without it. Two guards keep the sum (of the squared feature) exact, and either alone suffices:
+    the reseeding, and ``ENERGY_CAP`` on each value before it is squared; with both off
+    (``RESEED_WINDOWS`` huge, the cap infinite) almost no beat is found after it."""
     x, fs, ref = mitdb("106")
     if leads == "one":
         x = np.ascontiguousarray(x[:, :1])
@@ -76,7 +78,12 @@ def test_an_absurd_sample_blinds_for_seconds_not_for_good(mitdb, monkeypatch, le
     clean = _missed(after, detect_beats(x, fs), tol)
     assert _missed(after, detect_beats(y, fs), tol) <= clean
     monkeypatch.setattr(detector, "RESEED_WINDOWS", 10**9)
-    assert _missed(after, detect_beats(y, fs), tol) >= 0.9 * after.size
+    assert _missed(after, detect_beats(y, fs), tol) <= clean
+    monkeypatch.setattr(detector, "ENERGY_CAP", np.inf)
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert _missed(after, detect_beats(y, fs), tol) >= 0.9 * after.size
+    monkeypatch.setattr(detector, "RESEED_WINDOWS", 32)
+    assert _missed(after, detect_beats(y, fs), tol) <= clean
 
 
 def test_a_huge_dc_offset_costs_no_beat(mitdb, monkeypatch) -> None:

@@ -69,7 +69,9 @@ def test_state_size_bounded(mitdb):
         det.push(x[pos : pos + step])
         if pos % (60 * step) == 0:
             sizes.append(len(det.to_bytes()))
-    assert max(sizes) <= 18_000  # 2 leads; quarter-window floors +288 B per lead, window floors +1 kB
+    # 2 leads; quarter-window floors +288 B per lead, window floors +1 kB, the second band's filter
+    # and the mains notches' sections +0.2 kB
+    assert max(sizes) <= 18_500
     assert max(sizes[5:]) <= max(sizes[:5]) + 512
 
 
