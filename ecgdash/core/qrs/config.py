@@ -23,7 +23,7 @@ class DetectorConfig:
     high_band_hz: tuple[float, float] = (20.0, 35.0)
     high_share: float = 0.15
     # mains notches (both bands), each where below 0.45 x the sampling rate: bedside monitors filter
-    # mains too; 0.3 mV of 50 Hz otherwise added 115 false beats to the 48 records (README)
+    # mains too; 0.3 mV of 50 Hz otherwise added 115 false beats to the 26 MIT-BIH records (README)
     notch_hz: tuple[float, ...] = (50.0, 60.0)
     notch_q: float = 5.0
     mwi_s: float = 0.10  # moving-window integration, about one QRS width

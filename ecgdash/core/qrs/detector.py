@@ -46,7 +46,7 @@ RR_HISTORY = 8
 # 208, tests/core/qrs/test_glitches.py)
 LEVEL_CAP = 8.0
 FLAT_RESIDUE = 1e-12  # relative slope below which window 0 counts a flat line as flat
-# the combined feature is in units of each lead's typical QRS slope; squared for the integration, a
+# the combined feature is about in units of each lead's typical QRS slope; squared for the sum, a
 # glitch of 1e8 x the QRS would leave a rounding residue of about 1 in the running sum until the
 # next reseed (32 s); capped here, a residue stays below 1e-9 and a glitch still dwarfs any QRS
 ENERGY_CAP = 1e3
@@ -271,7 +271,7 @@ class StreamingQRSDetector:
             # first window under a DC offset of 1e9, and the first 68 s of 106 were lost)
             slope[slope <= FLAT_RESIDUE * np.abs(x)] = 0.0
         # the lead weights are judged on the QRS band alone: on the combined slope a lead's tall
-        # P/T waves look quieter and the lead won 3x its share (README, "Two bands")
+        # P/T waves look quieter and the lead won 3x its share (README, "Mains notches, a second band")
         sw, mask, pause, wins = self._q.update(self.n_seen, x, bad, slope)
         if d.sos_hi is not None:  # the feature: x the high band's slope, by their shares
             hb, self.zi_hi = signal.sosfilt(d.sos_hi, x, axis=1, zi=self.zi_hi)
@@ -289,7 +289,7 @@ class StreamingQRSDetector:
         # moving-window integration as a root mean square (x the window): a running sum of the
         # squared feature seeded with its last value (sequential), reseeded with the exact window
         # sum at fixed absolute samples. The square weighs a QRS's brief steep slopes above noise
-        # spread over the window (README, "RMS integration")
+        # spread over the window (README, "Mains notches, a second band at a share, RMS integration")
         run = self._running_sum(_energy(ec), d.mwi)
         np.maximum(run, 0.0, out=run)
         np.sqrt(run * d.mwi, out=run)
