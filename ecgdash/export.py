@@ -8,7 +8,8 @@ patient whose stream was restarted (indices from 0 again) still exports in time 
 are exported exactly as stored (ADC units, int16), with
 each lead's gain (ADC units per mV) and baseline, so ``mV = (adc - baseline) / gain``. Samples
 missing in the range (a gap in the stream) are ``-32768``, WFDB's "invalid sample" value for
-format 16, in every format; a ``valid`` mask says the same in Parquet and NumPy.
+format 16, in every format, as are samples the source itself marked invalid (ingest maps each WFDB
+format's invalid value to -32768); a ``valid`` mask says the same in Parquet and NumPy.
 
 Formats (each written into ``out_dir`` with base name ``<patient>_<start>``):
 
@@ -135,7 +136,7 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
                 if a >= b:
                     continue
                 adc[a:b, col] = s[a - at : b - at]
-                valid[a:b, col] = True
+                valid[a:b, col] = s[a - at : b - at] != INVALID  # a stored "invalid sample" too
                 bar.update(b - a)
     if not valid.any():
         raise ExportError(f"patient {patient!r} has no stored samples in [{start.isoformat()}, "

@@ -57,7 +57,12 @@ def read_record(path: Path) -> Recording:
         raise RecordError(name, f"no header {path}.hea") from exc
     except Exception as exc:  # wfdb raises bare IndexError/ValueError on bad headers
         raise RecordError(name, f"malformed header {path}.hea: {exc!r}") from exc
-    _check_header(name, header, path.parent)
+    try:
+        _check_header(name, header, path.parent)
+    except RecordError:
+        raise
+    except Exception as exc:  # a header field none of the checks foresaw: name the record
+        raise RecordError(name, f"unusable header {path}.hea: {exc!r}") from exc
     try:
         rec = wfdb.rdrecord(str(path), physical=False, return_res=16)
     except Exception as exc:
@@ -105,7 +110,17 @@ def read_annotations(path: Path, annotator: str = ANNOTATOR) -> tuple[Annotation
     return tuple(sorted(out, key=lambda a: a.index))
 
 
+def _check_single_segment(name: str, header: Any) -> None:
+    """A multi-segment record (a layout and segment records, each with its own signals and gains)
+    is refused by name: before, it crashed ingest with an AttributeError and every other record
+    was lost with it."""
+    if isinstance(header, wfdb.MultiRecord) or getattr(header, "seg_name", None):
+        raise RecordError(name, "multi-segment record is not supported (merge its segments into "
+                                "one single-segment record first)")
+
+
 def _check_header(name: str, header: Any, folder: Path) -> None:
+    _check_single_segment(name, header)
     if not header.fs or not math.isfinite(header.fs) or header.fs <= 0:
         raise RecordError(name, f"bad sampling frequency {header.fs!r}")
     # wfdb reads "101 2 -360 650000" as counter frequency -360 at its default 250 Hz
@@ -144,6 +159,7 @@ def _to_recording(name: str, rec: Any, annotations: tuple[Annotation, ...] = ())
     d = np.asarray(rec.d_signal)
     if d.ndim != 2 or d.shape[0] != rec.sig_len:
         raise RecordError(name, f"read {d.shape} samples, header says {rec.sig_len}")
+    d = _invalid_as_16(d, [str(f) for f in (rec.fmt or ["16"] * d.shape[1])])
     if d.size and (d.min() < -32768 or d.max() > 32767):
         raise RecordError(name, "ADC values exceed 16 bits")
     signals = tuple(_signal_meta(rec, i) for i in range(rec.n_sig))
@@ -153,6 +169,33 @@ def _to_recording(name: str, rec: Any, annotations: tuple[Annotation, ...] = ())
     if rec.base_date is not None and rec.base_time is not None:
         base = datetime.combine(rec.base_date, rec.base_time)
     return Recording(name, float(rec.fs), base, signals, d.astype(np.int16), annotations)
+
+
+INVALID = -32768  # WFDB format 16's "invalid sample": the pipeline's one marker of a missing sample
+
+
+def _invalid_as_16(d: np.ndarray, fmts: list[str]) -> np.ndarray:
+    """``d`` (samples x signals, the file's ADC values) with each format's "invalid sample" value
+    (WFDB: -2048 in format 212, -128 in 80, -512 in 310/311, -2^23 in 24, -2^31 in 32) replaced by
+    format 16's -32768, the one value the pipeline, the detectors and the exports read as "no
+    sample". Kept as it was, a missing sample of a 212 record became a real -2048 (-10.24 mV at a
+    gain of 200) in the database, the exports and the detector's input."""
+    out = None
+    for i, fmt in enumerate(fmts[: d.shape[1]]):
+        bad = _INVALID_SAMPLE.get(fmt)
+        if bad is None or bad == INVALID:
+            continue
+        hit = d[:, i] == bad
+        if hit.any():
+            if out is None:
+                out = d.astype(np.int64, copy=True)
+            out[hit, i] = INVALID
+    return d if out is None else out
+
+
+# WFDB's "invalid sample" value per storage format (signal(5)); format 8 (first differences) has none
+_INVALID_SAMPLE = {"80": -128, "212": -2048, "310": -512, "311": -512, "16": -32768, "61": -32768,
+                   "160": -32768, "24": -(1 << 23), "32": -(1 << 31)}
 
 
 # WFDB's default ADC resolution (bits) per storage format when the header omits it (header(5))
@@ -248,6 +291,7 @@ class S3Records:
                 header = wfdb.rdheader(str(folder / name))
             except Exception as exc:
                 raise RecordError(name, f"malformed header {self.uri}/{name}.hea: {exc!r}") from exc
+            _check_single_segment(name, header)
             for fname in dict.fromkeys(header.file_name or []):
                 self._fetch(fname, folder)
             self._fetch_optional(f"{name}.{ANNOTATOR}", folder)

@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
-from ecgdash.core.codec import PatientMeta, SampleChunk, decode
+from ecgdash.core.codec import PatientMeta, SampleChunk, decode, samples_as_float
 from ecgdash.core.errors import DecodeError
 from ecgdash.core.kafka import PLAINTEXT, KafkaSecurity
 from ecgdash.core.qrs import ChunkResult, DetectorConfig, StateError, StreamingQRSDetector
@@ -151,7 +151,7 @@ def detect_group(
                         n, False, NOT_COMPUTED))
             nxt = msg.first_index + n
             continue
-        x = msg.samples.T.astype(np.float64)
+        x = samples_as_float(msg.samples)
         if msg.first_index < nxt:
             x = x[nxt - msg.first_index :]
         elif msg.first_index > nxt:  # a short gap: the detector flags it

@@ -63,6 +63,16 @@ MAX_ADC_RES = 32  # bits (WFDB: 0 = unspecified)
 MAX_GAIN = 1e9  # ADC units per physical unit
 MAX_SOURCE_SAMPLES = 2**53  # exact in a double, far beyond any record
 MAX_ANNOTATIONS = 2048  # per message (a 1-s chunk of MIT-BIH holds 1-3; 64 kB holds ~3,000)
+INVALID_SAMPLE = -32768  # WFDB's "invalid sample" (format 16): a lead with no value at that instant
+
+
+def samples_as_float(samples: np.ndarray) -> np.ndarray:
+    """A chunk's ADC samples (leads x n) as the detectors read them: (n, leads) float64, with
+    ``INVALID_SAMPLE`` as NaN (a missing sample, which the detector holds over and flags as a gap,
+    not a spike of -32768 units)."""
+    x = samples.T.astype(np.float64)
+    x[samples.T == INVALID_SAMPLE] = np.nan
+    return x
 MAX_SYMBOL = 8  # WFDB symbols are 1-2 characters
 ANN_SOURCE_RE = re.compile(r"[a-z0-9_]{1,16}")  # the annotator: a WFDB annotation file extension
 _PATIENT_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # used with fullmatch, as the database CHECK

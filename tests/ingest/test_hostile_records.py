@@ -166,3 +166,18 @@ def test_ingest_refuses_counts_that_send_nothing(args: list[str], capsys) -> Non
     with pytest.raises(SystemExit) as info:
         build_parser().parse_args(["ingest", str(MITDB), *args])
     assert info.value.code == 2 and args[0] in capsys.readouterr().err
+
+
+def test_multi_segment_record_refused_by_name_others_go_on(tmp_path: Path) -> None:
+    """A multi-segment record (a layout header naming segment records) crashed ingest with an
+    AttributeError, and every other record was lost with it (adversarial review)."""
+    _copy(["101"], tmp_path)
+    sig = np.arange(7200, dtype=np.int16).reshape(3600, 2) % 500
+    for k in (1, 2):
+        wfdb.wrsamp(f"seg{k}", fs=360, units=["mV", "mV"], sig_name=["I", "II"], fmt=["16", "16"],
+                    d_signal=sig[(k - 1) * 1800 : k * 1800], adc_gain=[200.0, 200.0], baseline=[0, 0],
+                    write_dir=str(tmp_path))  # fmt: skip
+    (tmp_path / "multi.hea").write_text("multi/2 2 360 3600\nseg1 1800\nseg2 1800\n")
+    got = dict(load_records(str(tmp_path), ["multi", "101"]))
+    assert isinstance(got["multi"], RecordError) and "multi-segment" in got["multi"].reason
+    assert not isinstance(got["101"], RecordError) and got["101"].n_samples == 650000

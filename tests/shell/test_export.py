@@ -262,3 +262,28 @@ def test_export_reads_compressed_chunks(pg_timescale: Db, tmp_path: Path) -> Non
     table = pq.read_table(pq_res.files[0])
     np.testing.assert_array_equal(np.column_stack([table.column(n).to_numpy() for n in ("MLII", "V1")]),
                                   want)
+
+
+def test_stored_invalid_samples_are_not_valid(db: Db, tmp_path: Path) -> None:
+    """Samples the source marked invalid are stored as -32768 (ingest maps every WFDB format's
+    invalid value to it) and exported as missing: -32768 in the ADC, False in ``valid``."""
+    rec = read_record(MITDB / "101")
+    adc = rec.adc[: 4 * FS].copy()
+    adc[FS + 10 : FS + 50, 0] = INVALID
+    patient = f"inv-{uuid.uuid4().hex[:6]}"
+    start_us = int(T0.timestamp() * 1e6)
+    meta = PatientMeta(patient, "101", float(FS), start_us, 0, rec.n_samples, rec.signals)
+    chunks = [(SampleChunk(patient, float(FS), start_us, i, np.ascontiguousarray(adc[i : i + FS].T)),
+               DeadLetter("t", 0, i, patient.encode(), None, "")) for i in range(0, 4 * FS, FS)]
+    with psycopg.connect(db.writer) as conn:
+        write_batch(conn, BatchKey(f"export-inv-{patient}", "raw_writer", 0),
+                    Batch(metas=[(meta, DeadLetter("t", 1, 0, patient.encode()))], chunks=chunks,
+                          messages=len(chunks) + 1))
+    with psycopg.connect(db.reader) as conn:
+        res = export(conn, patient, T0, T0 + timedelta(seconds=4), "npz", tmp_path)
+    z = np.load(res.files[0])
+    np.testing.assert_array_equal(z["adc"], adc)
+    want = adc != INVALID
+    assert (~want).sum() == 40
+    np.testing.assert_array_equal(z["valid"], want)
+    assert res.missing == 40

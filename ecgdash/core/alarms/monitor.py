@@ -17,6 +17,7 @@ import numpy as np
 
 from ecgdash.core.alarms.config import AlarmConfig, Limits
 from ecgdash.core.alarms.engine import AlarmEngine, Transition
+from ecgdash.core.codec import samples_as_float
 from ecgdash.core.qrs import ChunkResult, DetectorConfig, StateError, StreamingQRSDetector
 from ecgdash.core.qrs.config import derive
 
@@ -139,7 +140,7 @@ class PatientMonitor:
         assert det is not None
         if first_index + n <= self.nxt:
             return out  # already seen (a duplicated message)
-        x = samples.T.astype(np.float64)
+        x = samples_as_float(samples)
         if first_index < self.nxt:
             x = x[self.nxt - first_index :]
         elif first_index > self.nxt:  # a short hole: the detector holds the last value

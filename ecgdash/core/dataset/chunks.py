@@ -62,7 +62,7 @@ class ChunkBlock:
             lo, hi = max(a, 0), min(a + m, n)
             if lo < hi and 0 <= col < n_leads:
                 adc[lo:hi, col] = self.values[pos + lo - a : pos + hi - a]
-                valid[lo:hi, col] = True
+                valid[lo:hi, col] = adc[lo:hi, col] != INVALID  # a stored "invalid sample" too
             pos += m
         return adc, valid
 
