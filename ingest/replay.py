@@ -28,6 +28,7 @@ from ecgdash.core.codec import (
     encode_meta,
     encode_samples,
 )
+from ecgdash.core.errors import ConfigError
 from ecgdash.ingest.records import Recording
 
 
@@ -112,15 +113,28 @@ def plan_streams(
     offset_s: float = 97.0,
     names: dict[str, str] | None = None,
 ) -> list[PatientStream]:
-    """Make `n_patients` streams from `recordings`; `seconds` None means one pass (or forever)."""
+    """Make `n_patients` streams from `recordings`; `seconds` None means one pass (or forever).
+
+    Every stream gets its own patient id (the record's name or its mapped id; copies add ``.1``,
+    ``.2``, ...). Two streams under one id (two records of one name, two records mapped to one
+    patient, or a copy's id that another record already has) raise ConfigError naming both, before
+    anything is sent: their samples would interleave under one key, one record's dropped as
+    conflicts and the rest stored with the other record's calibration.
+    """
     if not recordings:
         raise ValueError("no readable recordings to replay")
     streams = []
+    owner: dict[str, str] = {}  # patient id -> which stream has it
     for k in range(n_patients):
         rec = recordings[k % len(recordings)]
         copy = k // len(recordings)
         base_id = (names or {}).get(rec.name, rec.name)
         patient = base_id if copy == 0 else f"{base_id}.{copy}"
+        what = f"record {rec.name!r}" + (f" (copy {copy})" if copy else "")
+        if patient in owner:
+            raise ConfigError(f"patient id {patient!r} would carry two streams, {owner[patient]} and "
+                              f"{what}: give each record its own id (--mapping) or fewer --patients")
+        owner[patient] = what
         offset = int(round(copy * offset_s * rec.fs)) % rec.n_samples
         if seconds is not None:
             total = int(round(seconds * rec.fs))

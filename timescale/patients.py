@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ecgdash.core.clock import us_to_datetime
+from ecgdash.core.clock import datetime_to_us, us_to_datetime
 from ecgdash.core.codec import PatientMeta
 
 _SIGNALS_OF = """
@@ -37,6 +37,12 @@ _REGISTERED = """
 SELECT patient_id, count(*), min(fs), max(fs) FROM signals
 WHERE patient_id = ANY(%s) GROUP BY patient_id"""
 _FS = "SELECT patient_id, fs FROM patients WHERE patient_id = ANY(%s)"
+_START_OF = "SELECT start_time FROM patients WHERE patient_id = %s"
+_REFUSE_STREAM = """
+INSERT INTO refused_streams (patient_id, start_time, reason) VALUES (%s, %s, %s)
+ON CONFLICT (patient_id, start_time) DO NOTHING"""
+_UNREFUSE_STREAM = "DELETE FROM refused_streams WHERE patient_id = %s AND start_time = %s"
+_REFUSED = "SELECT patient_id, start_time, reason FROM refused_streams WHERE patient_id = ANY(%s)"
 _SIGNALS = """
 SELECT signal_index, lead, gain, baseline, adc_res, adc_zero, units
 FROM signals WHERE patient_id = %s ORDER BY signal_index"""
@@ -88,11 +94,18 @@ def register(conn: psycopg.Connection, metas: Sequence[PatientMeta]) -> dict[int
             with conn.transaction(), conn.cursor() as cur:
                 stored = cur.execute(_SIGNALS_OF, (m.patient,)).fetchall()
                 diff = _difference(m, stored) if stored else None
+                start = us_to_datetime(m.start_us)
                 if diff:
                     refused[k] = (f"patient {m.patient!r} is registered with other signals ({diff}); "
                                   "stored samples keep their meaning: use a new patient id")
+                    registered = cur.execute(_START_OF, (m.patient,)).fetchone()
+                    if registered is None or registered[0] != start:
+                        # its samples are dead letters too (waveform._check_registered); a stream
+                        # starting when the registered one does cannot be told from it by its samples
+                        cur.execute(_REFUSE_STREAM, (m.patient, start, refused[k]))
                     continue
-                cur.execute(_PATIENT_UPSERT, (m.patient, m.record, m.fs, us_to_datetime(m.start_us),
+                cur.execute(_UNREFUSE_STREAM, (m.patient, start))
+                cur.execute(_PATIENT_UPSERT, (m.patient, m.record, m.fs, start,
                                               m.source_offset, m.n_source_samples))
                 if not stored:
                     cur.executemany(_SIGNAL_UPSERT, [
@@ -111,6 +124,13 @@ def registrations(conn: psycopg.Connection, patients: Sequence[str]) -> dict[str
         row[0]: Registration(int(row[1]), float(row[2]), float(row[3]))
         for row in conn.execute(_REGISTERED, (sorted(set(patients)),)).fetchall()
     }
+
+
+def refused_streams(conn: psycopg.Connection, patients: Sequence[str]) -> dict[tuple[str, int], str]:
+    """{(patient, stream start in epoch us): reason} of the streams of `patients` whose
+    registration was refused (``register``)."""
+    return {(r[0], datetime_to_us(r[1])): r[2]
+            for r in conn.execute(_REFUSED, (sorted(set(patients)),)).fetchall()}
 
 
 def sampling_rates(conn: psycopg.Connection, patients: Sequence[str]) -> dict[str, float]:

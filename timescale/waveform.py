@@ -107,14 +107,20 @@ def _rejected(exc: psycopg.Error) -> bool:
 def _check_registered(
     conn: psycopg.Connection, chunks: Sequence[tuple[SampleChunk, DeadLetter]]
 ) -> tuple[list[tuple[SampleChunk, DeadLetter]], list[DeadLetter]]:
-    """Split chunks into those of registered patients with matching leads, and dead letters."""
-    known = patients.registrations(conn, [c.patient for c, _ in chunks])
+    """Split chunks into those of registered patients with matching leads, and dead letters
+    (also the chunks of a stream whose registration was refused: stored, they would take the
+    registered stream's calibration)."""
+    ids = [c.patient for c, _ in chunks]
+    known = patients.registrations(conn, ids)
+    refused = patients.refused_streams(conn, ids)
     good, dead = [], []
     for c, origin in chunks:
         reg = known.get(c.patient)
         reason = None
         if reg is None:
             reason = f"unknown patient {c.patient!r}: no signal metadata registered"
+        elif (c.patient, c.start_us) in refused:
+            reason = f"its stream's registration was refused: {refused[(c.patient, c.start_us)]}"
         elif reg.n_leads != c.n_leads:
             reason = f"patient {c.patient!r}: {c.n_leads} leads, {reg.n_leads} registered"
         elif not reg.fs_min == reg.fs_max == c.fs:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ecgdash.core.codec import PatientMeta, SampleChunk, decode
+from ecgdash.core.errors import ConfigError
 from ecgdash.ingest.records import read_record
 from ecgdash.ingest.replay import plan_streams, replay
 from tests.helpers import MITDB
@@ -88,3 +90,23 @@ def test_annotations_follow_their_chunk_on_the_signal_clock() -> None:
     # the loop: the first minute of the stream comes again, labels and all
     again = [(a.index - rec.n_samples, a.symbol) for a in got if a.index >= rec.n_samples]
     assert again == [(a.index, a.symbol) for a in one_pass if a.index < 60 * 360 - 0]
+
+
+@pytest.mark.parametrize(
+    "names,n,clash",
+    [
+        ({"101": "bed-1", "119": "bed-1"}, 2, "'bed-1'"),  # two records mapped to one patient
+        ({"101": "P", "119": "P.1"}, 4, "'P.1'"),  # a copy's id another record has
+        (None, 2, "'101'"),  # two records of one name (RECORDS listing a/101 and b/101)
+    ],
+    ids=["mapped-to-one-id", "copy-suffix-clash", "same-record-name"],
+)
+def test_two_streams_under_one_patient_id_are_refused(names: dict | None, n: int, clash: str) -> None:
+    """Two streams under one key interleave: one record's samples were dropped as conflicts and the
+    rest stored in the other's calibration (adversarial review). Refused before anything is sent."""
+    a = read_record(MITDB / "101")
+    b = a if names is None else read_record(MITDB / "119")
+    with pytest.raises(ConfigError, match=f"patient id {clash} would carry two streams"):
+        plan_streams([a, b], n, seconds=5, loop=False, start_us=0, names=names)
+    ok = plan_streams([a, read_record(MITDB / "119")], 4, seconds=5, loop=False, start_us=0)
+    assert [s.patient for s in ok] == ["101", "119", "101.1", "119.1"]

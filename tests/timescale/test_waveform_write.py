@@ -122,6 +122,39 @@ def test_reregistration_with_other_signals_is_refused(db: Db) -> None:
     assert len(dead) == 1 and "other signals" in dead[0][0]
 
 
+def test_samples_of_a_refused_registration_are_dead_letters(db: Db) -> None:
+    """A second stream under a registered id with other signals: its registration is refused and
+    so are its samples, in that batch and later ones, while the registered stream's samples are
+    still stored. Before, they were stored and exported in the first stream's calibration (an
+    adversarial review measured 10.12 mV for a 1.0 mV source). A later registration of that
+    stream with the registered signals makes its samples welcome again."""
+    p = f"refused-{uuid.uuid4().hex[:8]}"
+    later = START_US + 3_600_000_000  # the second stream starts an hour later
+    other = PatientMeta(p, "other", 360.0, later, 0, 650_000,
+                        (SignalMeta("I", 1000.0, 0, 11, 0), SignalMeta("II", 1000.0, 0, 11, 0)))
+    mine = [SampleChunk(p, 360.0, later, i, np.full((2, 360), 7, np.int16)) for i in (0, 360, 720)]
+    with psycopg.connect(db.writer) as conn:
+        write_batch(conn, key(), batch(p, [chunk(p, 0)]))
+        b = Batch(metas=[(other, origin(10, p))], chunks=[(mine[0], origin(11, p)), (mine[1], origin(12, p))],
+                  messages=3, offsets={0: (10, 12)})
+        res = write_batch(conn, key(), b)
+        assert res is not None and res.chunks == 0 and len(res.dead) == 3
+        assert all("registered with other signals" in d.reason for d in res.dead)
+        # the next batch: the refused stream's chunk, and the registered stream's own
+        b = Batch(chunks=[(mine[2], origin(13, p)), (chunk(p, 360), origin(14, p))], messages=2,
+                  offsets={0: (13, 14)})
+        res = write_batch(conn, key(), b)
+        assert res is not None and res.chunks == 1 and len(res.dead) == 1
+        assert res.dead[0].offset == 13 and "registration was refused" in res.dead[0].reason
+    assert sorted(stored(db, p)) == [(0, 0), (0, 360), (1, 0), (1, 360)]
+    with psycopg.connect(db.writer) as conn:  # that stream registered with the patient's signals
+        fixed = PatientMeta(p, "101", 360.0, later, 0, 650_000, meta(p).signals)
+        b = Batch(metas=[(fixed, origin(15, p))], chunks=[(mine[0], origin(16, p))], messages=2,
+                  offsets={0: (15, 16)})
+        res = write_batch(conn, key(), b)
+        assert res is not None and res.chunks == 1 and res.dead == []
+
+
 def test_a_chunk_the_database_rejects_is_isolated(db: Db) -> None:
     """A message the decoder let through but the database refuses: the batch is split until it
     stands alone; it is dead-lettered with the database's reason and the rest is committed."""
