@@ -19,7 +19,17 @@ from typing import Any
 import numpy as np
 import wfdb
 
-from ecgdash.core.codec import MAX_LEADS, Annotation, PatientMeta, SignalMeta, decode, encode_meta
+from ecgdash.core.codec import (
+    ANN_SOURCE_RE,
+    MAX_LEADS,
+    Annotation,
+    AnnotationBatch,
+    PatientMeta,
+    SignalMeta,
+    decode,
+    encode_annotations,
+    encode_meta,
+)
 from ecgdash.core.errors import DecodeError, RecordError
 
 # bytes per sample of each WFDB storage format (a .dat shorter than this promises is truncated)
@@ -107,7 +117,22 @@ def read_annotations(path: Path, annotator: str = ANNOTATOR) -> tuple[Annotation
             ann.sample, col(ann.symbol, "?"), col(ann.subtype, 0), col(ann.chan, 0),
             col(ann.num, 0), col(ann.aux_note, ""), strict=True)
     ]
+    _check_labels(path.name, annotator, out)
     return tuple(sorted(out, key=lambda a: a.index))
+
+
+def _check_labels(name: str, annotator: str, labels: list[Annotation]) -> None:
+    """Each label through the consumers' own decoder (alone in a message): a label it refuses (a
+    NUL or a line break in an aux note, an over-long one) was published anyway, and its message,
+    with the good labels of that second, dead-lettered while ingest exited 0. Refused here by
+    name instead, like any record that cannot be carried whole."""
+    source = annotator if ANN_SOURCE_RE.fullmatch(annotator) else ANNOTATOR
+    for k, a in enumerate(labels):
+        try:
+            decode(b"p", encode_annotations(AnnotationBatch("p", source, 250.0, 0, (a,))))
+        except DecodeError as exc:
+            raise RecordError(name, f"annotation {k} ({a.symbol!r} at sample {a.index}) cannot be "
+                                    f"carried: {exc.reason}") from exc
 
 
 def _check_single_segment(name: str, header: Any) -> None:

@@ -13,22 +13,24 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ecgdash.core.codec import (
+    MAX_ANNOTATIONS,
     MAX_CHUNK,
     Annotation,
     AnnotationBatch,
     PatientMeta,
     SampleChunk,
+    decode,
     encode_annotations,
     encode_key,
     encode_meta,
     encode_samples,
 )
-from ecgdash.core.errors import ConfigError
+from ecgdash.core.errors import ConfigError, DecodeError
 from ecgdash.ingest.records import Recording
 
 
@@ -96,6 +98,34 @@ class PatientStream:
             return 0.0
         end = min(self.next_index + self.chunk, self.n_total)
         return end / self.recording.fs / speed
+
+
+def fitting_messages(batch: AnnotationBatch) -> list[AnnotationBatch]:
+    """`batch` split, in order, into messages the consumers' decoder takes (at most
+    ``MAX_ANNOTATIONS`` labels and 64 kB of JSON each): a second of a densely labelled
+    record (a label on every sample, long aux notes) was one message over 64 kB, dead-lettered
+    whole, and every label of that second lost."""
+    out: list[AnnotationBatch] = []
+    pending = [batch.annotations]
+    while pending:
+        part = pending.pop()
+        one = replace(batch, annotations=part)
+        if len(part) > 1 and (len(part) > MAX_ANNOTATIONS or not _decodes(one)):
+            half = len(part) // 2
+            pending += [part[half:], part[:half]]  # the first half is taken next
+        else:
+            out.append(one)
+    return out
+
+
+def _decodes(batch: AnnotationBatch) -> bool:
+    """Whether the consumers' decoder takes `batch` as one message (its labels are each checked
+    when the record is read: what remains is the message's size)."""
+    try:
+        decode(encode_key(batch.patient), encode_annotations(batch))
+    except DecodeError:
+        return False
+    return True
 
 
 def _chunk(fs: float) -> int:
@@ -185,10 +215,10 @@ def replay(
         send(encode_key(s.patient), encode_samples(chunk))
         stats.messages += 1
         labels = s.annotations_of(chunk)
-        if labels is not None:
-            send(encode_key(s.patient), encode_annotations(labels))
+        for part in fitting_messages(labels) if labels is not None else ():
+            send(encode_key(s.patient), encode_annotations(part))
             stats.messages += 1
-            stats.annotations += len(labels.annotations)
+            stats.annotations += len(part.annotations)
         n = chunk.samples.size
         stats.samples += n
         if progress:

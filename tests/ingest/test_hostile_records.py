@@ -181,3 +181,16 @@ def test_multi_segment_record_refused_by_name_others_go_on(tmp_path: Path) -> No
     got = dict(load_records(str(tmp_path), ["multi", "101"]))
     assert isinstance(got["multi"], RecordError) and "multi-segment" in got["multi"].reason
     assert not isinstance(got["101"], RecordError) and got["101"].n_samples == 650000
+
+
+def test_a_label_the_decoder_refuses_refuses_the_record_by_name(tmp_path: Path) -> None:
+    """An aux note with a NUL inside: its message, with the good labels of that second, was
+    dead-lettered while ingest exited 0 (adversarial review)."""
+    sig = np.zeros((3600, 2), dtype=np.int16)
+    wfdb.wrsamp("auxnul", fs=360, units=["mV", "mV"], sig_name=["a", "b"], d_signal=sig, fmt=["16", "16"],
+                adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(tmp_path))  # fmt: skip
+    wfdb.wrann("auxnul", "atr", np.array([10, 20, 400]), symbol=["N", "+", "N"],
+               aux_note=["", "(AF\x00x", ""], write_dir=str(tmp_path))  # fmt: skip
+    with pytest.raises(RecordError) as info:
+        read_record(tmp_path / "auxnul")
+    assert "annotation 1 ('+' at sample 20)" in info.value.reason and "NUL" in info.value.reason

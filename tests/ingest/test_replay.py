@@ -110,3 +110,31 @@ def test_two_streams_under_one_patient_id_are_refused(names: dict | None, n: int
         plan_streams([a, b], n, seconds=5, loop=False, start_us=0, names=names)
     ok = plan_streams([a, read_record(MITDB / "119")], 4, seconds=5, loop=False, start_us=0)
     assert [s.patient for s in ok] == ["101", "119", "101.1", "119.1"]
+
+
+def test_a_densely_labelled_second_is_split_into_messages_that_decode(tmp_path) -> None:
+    """A label on every sample with 200-character aux notes: one second's labels were one message
+    of 81 kB, over the decoder's 64 kB, dead-lettered with every label of that second (adversarial
+    review). Split into messages the decoder takes, every label kept, in order."""
+    import wfdb
+
+    from ecgdash.core.codec import encode_annotations, encode_key
+    from ecgdash.ingest.replay import fitting_messages
+
+    sig = np.random.default_rng(1).integers(-1000, 1000, (3600, 2))
+    wfdb.wrsamp("many", fs=360, units=["mV"] * 2, sig_name=["a", "b"], d_signal=sig, fmt=["16"] * 2,
+                adc_gain=[200.0] * 2, baseline=[0] * 2, write_dir=str(tmp_path))  # fmt: skip
+    wfdb.wrann("many", "atr", np.arange(3600), symbol=["+"] * 3600, aux_note=["(" + "Z" * 200] * 3600,
+               write_dir=str(tmp_path))  # fmt: skip
+    rec = read_record(tmp_path / "many")
+    (s,) = plan_streams([rec], 1, seconds=10, loop=False, start_us=0)
+    got = []
+    while s.next_index < s.n_total:
+        labels = s.annotations_of(s.take())
+        assert labels is not None and len(labels.annotations) == 360
+        parts = fitting_messages(labels)
+        assert len(parts) > 1
+        for part in parts:
+            got += decode(encode_key(s.patient), encode_annotations(part)).annotations
+    assert [a.index for a in got] == list(range(3600))
+    assert all(a.aux_note == "(" + "Z" * 200 for a in got)
