@@ -43,7 +43,7 @@ import numpy as np
 import psycopg
 from tqdm import tqdm
 
-from ecgdash.core.clock import check_range, datetime_to_us
+from ecgdash.core.clock import CLOCK_MAX, CLOCK_MIN, check_range, datetime_to_us
 from ecgdash.core.errors import ExportError
 from ecgdash.timescale import heart_rate, patients, waveform
 from ecgdash.timescale.patients import Lead
@@ -51,8 +51,10 @@ from ecgdash.timescale.patients import Lead
 Format = Literal["wfdb", "parquet", "npz"]
 FORMATS: tuple[str, ...] = ("wfdb", "parquet", "npz")
 INVALID = -32768  # WFDB format 16 "invalid sample"
-PAGE = timedelta(minutes=10)  # chunk time read per query
-MAX_SAMPLES = 400_000_000  # per lead (~12 days at 360 Hz; 3 bytes per sample and lead in memory)
+PAGE_SAMPLES = 216_000  # samples per lead read per query (10 minutes of chunk time at 360 Hz)
+# samples of all leads at once (3 bytes each in memory: 2.4 GB; ~12 days of 2 leads at 360 Hz). It
+# used to count per lead, so 12 or 32 leads within it asked for 14 or 38 GB
+MAX_SAMPLES = 800_000_000
 
 @dataclass
 class Extract:
@@ -92,13 +94,15 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     leads = patients.leads(conn, patient)
     if not leads:
         raise ExportError(f"patient {patient!r} has no registered signals")
-    slack = timedelta(seconds=max(10.0, 10.0 * 360 / fs))
+    span_s = (CLOCK_MAX - CLOCK_MIN).total_seconds()
+    slack = timedelta(seconds=min(max(10.0, 10.0 * 360 / fs), span_s))  # a chunk's reach back
+    lo = CLOCK_MIN if start - CLOCK_MIN <= slack else start - slack
     # The output grid follows the stored chunks' own clock (the first chunk in reach sets the
     # phase): sample k is at base + k / fs. Chunk times, not stream indices, place samples, so a
     # patient re-registered by a later stream (sample indices restart) still exports right.
     # the grid's phase: the chunk covering `start` if one does, else the first chunk after it
     # (never an earlier stream's chunk that ends before `start`)
-    first = waveform.chunk_at_or_before(conn, patient, start, start - slack)
+    first = waveform.chunk_at_or_before(conn, patient, start, lo)
     if first is None or first.time + timedelta(seconds=first.length / fs) <= start:
         first = waveform.first_chunk_after(conn, patient, start, end)
     if first is None:
@@ -114,15 +118,17 @@ def read_range(conn: psycopg.Connection, patient: str, start: datetime, end: dat
     tol = 1.5e-6 * fs
     k0, k1 = math.ceil(k_of(start) - tol), math.ceil(k_of(end) - tol)
     n = k1 - k0
-    if n > MAX_SAMPLES:
-        raise ExportError(f"range holds {n} samples per lead; export at most {MAX_SAMPLES} at once")
+    if n * len(leads) > MAX_SAMPLES:
+        raise ExportError(f"range holds {n} samples x {len(leads)} leads; export at most {MAX_SAMPLES} "
+                          "samples (all leads) at once")
     pos = {lead.index: k for k, lead in enumerate(leads)}
     adc = np.full((n, len(leads)), INVALID, dtype=np.int16)
     valid = np.zeros((n, len(leads)), dtype=bool)
     # in pages of chunk time (plain queries: the embedded server has no server-side cursors)
-    edges = [start - slack]
+    page = timedelta(seconds=min(PAGE_SAMPLES / fs, span_s))  # at any fs, about as many samples
+    edges = [lo]
     while edges[-1] < end:
-        edges.append(min(edges[-1] + PAGE, end))
+        edges.append(end if end - edges[-1] <= page else edges[-1] + page)
     with tqdm(total=n * len(leads), unit="sample", unit_scale=True, desc=f"export {patient}",
               disable=not show_progress) as bar:  # fmt: skip
         for w0, w1 in zip(edges[:-1], edges[1:], strict=True):

@@ -17,7 +17,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from ecgdash.core.codec import PatientMeta, SampleChunk
+from ecgdash.core.codec import PatientMeta, SampleChunk, SignalMeta
 from ecgdash.core.errors import ExportError
 from ecgdash.core.qrs import StreamingQRSDetector
 from ecgdash.export import INVALID, export
@@ -287,3 +287,39 @@ def test_stored_invalid_samples_are_not_valid(db: Db, tmp_path: Path) -> None:
     assert (~want).sum() == 40
     np.testing.assert_array_equal(z["valid"], want)
     assert res.missing == 40
+
+
+def _register(db: Db, patient: str, fs: float, n_leads: int, start_us: int, samples: np.ndarray) -> None:
+    sig = tuple(SignalMeta(f"L{i}", 200.0, 0, 12, 0) for i in range(n_leads))
+    meta = PatientMeta(patient, "synthetic", fs, start_us, 0, samples.shape[1], sig)
+    ch = SampleChunk(patient, fs, start_us, 0, samples)
+    with psycopg.connect(db.writer) as conn:
+        write_batch(conn, BatchKey(f"export-{patient}", "raw_writer", 0),
+                    Batch(metas=[(meta, DeadLetter("t", 1, 0, patient.encode()))],
+                          chunks=[(ch, DeadLetter("t", 0, 1, patient.encode()))], messages=2))
+
+
+def test_a_very_slow_signal_exports_over_its_whole_clock(db: Db, tmp_path: Path) -> None:
+    """1e-8 Hz (the codec takes any rate above 0): the reads' look-back margin overflowed into a
+    bare OverflowError, and the 10-minute pages would have been millions of queries. The margin
+    is clamped to the signal clock and a page holds about as many samples at any rate."""
+    patient = f"slow-{uuid.uuid4().hex[:6]}"
+    t0 = datetime(2000, 1, 1, tzinfo=UTC)
+    _register(db, patient, 1e-8, 1, int(t0.timestamp() * 1e6), np.array([[5, -7, 9]], np.int16))
+    with psycopg.connect(db.reader) as conn:
+        res = export(conn, patient, datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC),
+                     "npz", tmp_path)  # fmt: skip
+    z = np.load(res.files[0])
+    assert (z["adc"][z["valid"]] == [5, -7, 9]).all() and z["valid"].sum() == 3
+
+
+def test_the_size_cap_counts_every_lead(db: Db, tmp_path: Path) -> None:
+    """A day of 32 leads at 360 Hz is 1.0e9 samples (3 GB in memory): refused by name. The cap
+    used to count one lead's samples, and let it through."""
+    patient = f"wide-{uuid.uuid4().hex[:6]}"
+    _register(db, patient, 360.0, 32, int(T0.timestamp() * 1e6), np.zeros((32, 360), np.int16))
+    with psycopg.connect(db.reader) as conn:
+        with pytest.raises(ExportError, match="x 32 leads; export at most"):
+            export(conn, patient, T0, T0 + timedelta(days=1), "npz", tmp_path)
+        res = export(conn, patient, T0, T0 + timedelta(seconds=2), "npz", tmp_path)
+    assert res.samples == 720
