@@ -57,6 +57,10 @@ class DetectorConfig:
     interposed: float = 1.2  # ... and a larger one follows within this x median RR of the last beat
     dominant: float = 1.3  # a premature candidate above weak_frac gives way to one this x larger
     noisy_early: float = 0.5  # in noise, in any rhythm, for a candidate before this x the median RR
+    # in noise (no lead calm in the window before), a clear candidate below the threshold raised to
+    # the between-beat floor gives way to a larger one that follows within interposed x the median
+    # RR of the last beat, at any gap (StreamingQRSDetector._doubtful; README, "Doubt in noise")
+    noisy_doubt: bool = True
 
     def __post_init__(self) -> None:
         for name in ("band_hz", "high_band_hz"):
