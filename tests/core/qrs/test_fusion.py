@@ -46,18 +46,18 @@ TRANSFORMED = {
     "em +6 dB": 97.75, "em +0 dB": 86.80,
 }  # fmt: skip
 # transformation groups whose gross all-lead F1 is below the best single leads' (as measured)
-KNOWN_GROUP_LOSSES = {"em +0 dB": "all leads 86.83 % < best lead 89.39 %"}
+KNOWN_GROUP_LOSSES = {"em +0 dB": "all leads 87.18 % < best lead 89.82 %"}
 # (group, case) -> (all-lead F1, best single lead F1) as measured; not met yet (issue 13)
 KNOWN_LOSSES = {
-    ("nstdb +6 dB", "119e06"): (96.54, 97.53),
-    ("nstdb +0 dB", "118e00"): (87.72, 91.55),
-    ("nstdb +0 dB", "119e00"): (84.98, 87.31),
-    ("nstdb -6 dB", "118e_6"): (74.73, 78.77),
-    ("nstdb -6 dB", "119e_6"): (73.29, 75.43),
+    ("nstdb +6 dB", "119e06"): (96.60, 97.56),
+    ("nstdb +0 dB", "118e00"): (88.24, 92.27),
+    ("nstdb +0 dB", "119e00"): (85.06, 87.71),
+    ("nstdb -6 dB", "118e_6"): (74.88, 78.81),
+    ("nstdb -6 dB", "119e_6"): (73.36, 75.51),
     # lead 1 replaced: the surrogate copies lead 2 (101's weaker lead, noisy) and adds its waves,
     # so both leads carry the same noise and the fusion cannot average it out; 108's lead 2 has
     # tall P waves of its own
-    ("tall P/T lead 1", "101"): (90.73, 93.74),
+    ("tall P/T lead 1", "101"): (91.51, 94.54),
     ("tall P/T lead 1", "108"): (97.57, 97.86),
 }
 MATCH_S = 0.150  # EC57 match window
@@ -185,12 +185,42 @@ def test_noise_rule_removes_false_beats(group: str, record: str) -> None:
     Measured false beats without -> with it: 101 114 -> 108, 118e00 443 -> 430 (3 more missed).
     124 with added noise +6 dB was checked here too (35 -> 28 before the second band): with the
     second band in the feature it has 29 false beats with the rule and without, as none of them
-    is an early candidate that gives way any more."""
+    is an early candidate that gives way any more. Measured with the doubt in noise off
+    (``noisy_doubt``), which since takes most of these beats itself (next test)."""
     case = devset.build(ROOT, _cid(group, record))
-    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
-    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs, DetectorConfig(noisy_early=0.0)))
+    off = DetectorConfig(noisy_doubt=False)
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs, off))
+    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs,
+                                               DetectorConfig(noisy_early=0.0, noisy_doubt=False)))
     assert fp <= fp0 - 5 and fn <= fn0 + 10, (fn0, fp0, fn, fp)
     assert _f1(tp, fn, fp) > _f1(tp0, fn0, fp0)
+
+
+@pytest.mark.parametrize(("group", "record"),
+                         [("em +6 dB", "101"), ("nstdb +0 dB", "118e00"), ("em +0 dB", "119")])  # fmt: skip
+def test_doubt_in_noise_removes_false_beats(group: str, record: str) -> None:
+    """In noise, a clear candidate below the threshold raised to the between-beat floor gives way
+    to a larger one due within 1.2 median RR (``DetectorConfig.noisy_doubt``): against the
+    cardiologists' marks it removes false beats, at a better F1. Measured (FN, FP) without -> with
+    it: 101 (8, 108) -> (8, 101); 118e00 (83, 430) -> (100, 384); 119 (53, 568) -> (55, 551)."""
+    case = devset.build(ROOT, _cid(group, record))
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs, DetectorConfig(noisy_doubt=False)))
+    assert fp <= fp0 - 5 and fn <= fn0 + 20, (fn0, fp0, fn, fp)
+    assert _f1(tp, fn, fp) > _f1(tp0, fn0, fp0)
+
+
+@pytest.mark.parametrize(("group", "record"), [("paced", "217"), ("records", "203"), ("records", "119")])
+def test_doubt_in_noise_keeps_premature_beats(group: str, record: str) -> None:
+    """217's premature beats come at half its RR, 203's in atrial fibrillation, 119's in bigeminy:
+    a premature beat's compensatory pause holds no larger candidate where the next beat is due, so
+    the doubt takes at most one true beat and adds no false one (the threshold raised outright took
+    three of 217's). Measured: 217 and 119 unchanged; 203 one true beat fewer (in atrial
+    fibrillation, where the next beat is not due at one RR), false beats unchanged."""
+    case = devset.build(ROOT, _cid(group, record))
+    tp, fn, fp = _counts(case, detect_beats(case.signal, case.fs))
+    tp0, fn0, fp0 = _counts(case, detect_beats(case.signal, case.fs, DetectorConfig(noisy_doubt=False)))
+    assert tp >= tp0 - 1 and fp <= fp0, (fn0, fp0, fn, fp)
 
 
 def test_noise_rule_leaves_atrial_fibrillation_alone() -> None:
