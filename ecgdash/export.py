@@ -44,13 +44,14 @@ import psycopg
 from tqdm import tqdm
 
 from ecgdash.core.clock import CLOCK_MAX, CLOCK_MIN, check_range, datetime_to_us
+from ecgdash.core.codec import INVALID_SAMPLE
 from ecgdash.core.errors import ExportError
 from ecgdash.timescale import heart_rate, patients, waveform
 from ecgdash.timescale.patients import Lead
 
 Format = Literal["wfdb", "parquet", "npz"]
 FORMATS: tuple[str, ...] = ("wfdb", "parquet", "npz")
-INVALID = -32768  # WFDB format 16 "invalid sample"
+INVALID = INVALID_SAMPLE  # WFDB format 16 "invalid sample"
 PAGE_SAMPLES = 216_000  # samples per lead read per query (10 minutes of chunk time at 360 Hz)
 # samples of all leads at once (3 bytes each in memory: 2.4 GB; ~12 days of 2 leads at 360 Hz). It
 # used to count per lead, so 12 or 32 leads within it asked for 14 or 38 GB

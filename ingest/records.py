@@ -21,6 +21,7 @@ import wfdb
 
 from ecgdash.core.codec import (
     ANN_SOURCE_RE,
+    INVALID_SAMPLE,
     MAX_LEADS,
     Annotation,
     AnnotationBatch,
@@ -196,31 +197,30 @@ def _to_recording(name: str, rec: Any, annotations: tuple[Annotation, ...] = ())
     return Recording(name, float(rec.fs), base, signals, d.astype(np.int16), annotations)
 
 
-INVALID = -32768  # WFDB format 16's "invalid sample": the pipeline's one marker of a missing sample
-
-
 def _invalid_as_16(d: np.ndarray, fmts: list[str]) -> np.ndarray:
     """``d`` (samples x signals, the file's ADC values) with each format's "invalid sample" value
-    (WFDB: -2048 in format 212, -128 in 80, -512 in 310/311, -2^23 in 24, -2^31 in 32) replaced by
-    format 16's -32768, the one value the pipeline, the detectors and the exports read as "no
-    sample". Kept as it was, a missing sample of a 212 record became a real -2048 (-10.24 mV at a
-    gain of 200) in the database, the exports and the detector's input."""
+    (WFDB: -2048 in format 212, -128 in 80, -512 in 310/311) replaced by format 16's -32768
+    (``INVALID_SAMPLE``), the one value the pipeline, the detectors and the exports read as "no
+    sample". Formats 24 and 32 are read at 16 bits: wfdb refuses one whose invalid value is there
+    (it does not fit), and the record is named as unreadable. Kept as it was, a missing sample of
+    a 212 record became a real -2048 (-10.24 mV at a gain of 200) in the database, the exports and
+    the detector's input."""
     out = None
     for i, fmt in enumerate(fmts[: d.shape[1]]):
         bad = _INVALID_SAMPLE.get(fmt)
-        if bad is None or bad == INVALID:
+        if bad is None:
             continue
         hit = d[:, i] == bad
         if hit.any():
             if out is None:
                 out = d.astype(np.int64, copy=True)
-            out[hit, i] = INVALID
+            out[hit, i] = INVALID_SAMPLE
     return d if out is None else out
 
 
-# WFDB's "invalid sample" value per storage format (signal(5)); format 8 (first differences) has none
-_INVALID_SAMPLE = {"80": -128, "212": -2048, "310": -512, "311": -512, "16": -32768, "61": -32768,
-                   "160": -32768, "24": -(1 << 23), "32": -(1 << 31)}
+# WFDB's "invalid sample" value of the storage formats whose value is not format 16's (signal(5));
+# format 8 (first differences) has none
+_INVALID_SAMPLE = {"80": -128, "212": -2048, "310": -512, "311": -512}
 
 
 # WFDB's default ADC resolution (bits) per storage format when the header omits it (header(5))

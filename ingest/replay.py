@@ -20,6 +20,7 @@ import numpy as np
 from ecgdash.core.codec import (
     MAX_ANNOTATIONS,
     MAX_CHUNK,
+    MAX_META_BYTES,
     Annotation,
     AnnotationBatch,
     PatientMeta,
@@ -100,29 +101,33 @@ class PatientStream:
         return end / self.recording.fs / speed
 
 
-def fitting_messages(batch: AnnotationBatch) -> list[AnnotationBatch]:
+def fitting_messages(batch: AnnotationBatch) -> list[tuple[AnnotationBatch, bytes]]:
     """`batch` split, in order, into messages the consumers' decoder takes (at most
-    ``MAX_ANNOTATIONS`` labels and 64 kB of JSON each): a second of a densely labelled
-    record (a label on every sample, long aux notes) was one message over 64 kB, dead-lettered
-    whole, and every label of that second lost."""
-    out: list[AnnotationBatch] = []
+    ``MAX_ANNOTATIONS`` labels and 64 kB of JSON each), each with its encoded value: a second of a
+    densely labelled record (a label on every sample, long aux notes) was one message over 64 kB,
+    dead-lettered whole, and every label of that second lost."""
+    out: list[tuple[AnnotationBatch, bytes]] = []
     pending = [batch.annotations]
     while pending:
         part = pending.pop()
         one = replace(batch, annotations=part)
-        if len(part) > 1 and (len(part) > MAX_ANNOTATIONS or not _decodes(one)):
+        value = encode_annotations(one)
+        if len(part) > 1 and (len(part) > MAX_ANNOTATIONS or not _decodes(one.patient, value)):
             half = len(part) // 2
             pending += [part[half:], part[:half]]  # the first half is taken next
         else:
-            out.append(one)
+            out.append((one, value))
     return out
 
 
-def _decodes(batch: AnnotationBatch) -> bool:
-    """Whether the consumers' decoder takes `batch` as one message (its labels are each checked
-    when the record is read: what remains is the message's size)."""
+def _decodes(patient: str, value: bytes) -> bool:
+    """Whether the consumers' decoder takes `value` (annotations) as one message. Its labels are
+    each checked when the record is read, so only the size is in question: a message within the
+    decoder's JSON limit whole (frame included) is taken without decoding it (the common case)."""
+    if len(value) <= MAX_META_BYTES:
+        return True
     try:
-        decode(encode_key(batch.patient), encode_annotations(batch))
+        decode(encode_key(patient), value)
     except DecodeError:
         return False
     return True
@@ -215,8 +220,8 @@ def replay(
         send(encode_key(s.patient), encode_samples(chunk))
         stats.messages += 1
         labels = s.annotations_of(chunk)
-        for part in fitting_messages(labels) if labels is not None else ():
-            send(encode_key(s.patient), encode_annotations(part))
+        for part, value in fitting_messages(labels) if labels is not None else ():
+            send(encode_key(s.patient), value)
             stats.messages += 1
             stats.annotations += len(part.annotations)
         n = chunk.samples.size

@@ -134,7 +134,8 @@ def test_a_densely_labelled_second_is_split_into_messages_that_decode(tmp_path) 
         assert labels is not None and len(labels.annotations) == 360
         parts = fitting_messages(labels)
         assert len(parts) > 1
-        for part in parts:
-            got += decode(encode_key(s.patient), encode_annotations(part)).annotations
+        for part, value in parts:
+            assert value == encode_annotations(part)
+            got += decode(encode_key(s.patient), value).annotations
     assert [a.index for a in got] == list(range(3600))
     assert all(a.aux_note == "(" + "Z" * 200 for a in got)

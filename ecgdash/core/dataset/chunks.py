@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-INVALID = -32768  # WFDB format 16's "invalid sample": a grid sample with nothing stored
+from ecgdash.core.codec import INVALID_SAMPLE
+
+INVALID = INVALID_SAMPLE  # WFDB format 16's "invalid sample": a grid sample with nothing stored
 _HEADER = 20  # array_send of a one-dimensional array: ndim, flags, element oid, length, lbound
 
 
